@@ -1,0 +1,10 @@
+module github.com/uvslb/uvs
+
+go 1.26.0
+
+require (
+	github.com/BurntSushi/toml v1.6.0 // indirect
+	github.com/google/go-cmp v0.7.0 // indirect
+	github.com/gopacket/gopacket v1.7.7 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)
