@@ -35,9 +35,9 @@ bench: ## go test -bench for the scheduler, conntrack, dataplane and bench/ pack
 
 demo: build ## replay the examples (NAT, DR, TUN, IPv6) and print the text trace; no root needed
 	@for d in $$(ls -d examples/*/ 2>/dev/null); do \
-	  [ -f $$d/uvs.conf ] || continue; \
+	  [ -f $$d/keepalived.conf ] || continue; \
 	  echo "=== $$d"; \
-	  $(BIN)/uvs replay -f $$d/uvs.conf --in $$d/in.pcap --out /tmp/uvs-demo-out.pcap \
+	  $(BIN)/uvs replay -f $$d/keepalived.conf --in $$d/in.pcap --out /tmp/uvs-demo-out.pcap \
 	    --trace - --trace-format text $$(cat $$d/replay.flags 2>/dev/null) || exit 1; \
 	done
 
