@@ -1,8 +1,11 @@
 package scheduler
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
 	"sync/atomic"
+	"time"
 )
 
 // DestID identifies a real server (an IPVS destination) for as long as any
@@ -41,4 +44,149 @@ func (c *Counters) Overhead() int32 {
 // non-nil pointer that stays valid for the life of the Load.
 type Load interface {
 	Counters(DestID) *Counters
+}
+
+// Flags are the scheduler flags of a virtual service (IP_VS_SVC_F_SCHED1..3,
+// include/uapi/linux/ip_vs.h). Only sh and mh read them. The zero value means
+// no flag set.
+type Flags uint8
+
+const (
+	// FlagFallback is IP_VS_SVC_F_SCHED1: sh-fallback / mh-fallback. When
+	// the hashed real server is unavailable, probe further buckets.
+	FlagFallback Flags = 1 << iota
+	// FlagPort is IP_VS_SVC_F_SCHED2: sh-port / mh-port. Hash the source
+	// port together with the source address.
+	FlagPort
+	// Flag3 is IP_VS_SVC_F_SCHED3; no kernel scheduler uses it.
+	Flag3
+)
+
+// Input is what a scheduler may look at for one new connection.
+type Input struct {
+	// Src is the address sh and mh hash: the packet's source address, or,
+	// for an ICMP error whose embedded header is scheduled ("inverse"), the
+	// embedded destination address.
+	Src netip.Addr
+	// Dst is the address dh, lblc and lblcr key on: the packet's
+	// destination address.
+	Dst netip.Addr
+	// SrcPort is the host-order port sh and mh hash when FlagPort is set:
+	// the TCP/UDP/SCTP source port (the embedded destination port for an
+	// inverse ICMP header), 0 for other protocols.
+	SrcPort uint16
+	// Now is monotonic time in nanoseconds. lblc and lblcr use it for entry
+	// lastuse/lastmod and to run their 60 s garbage-collection ticks;
+	// the others ignore it. It must not go backwards.
+	Now int64
+}
+
+// Scheduler picks a real server for a new connection.
+//
+// Pick is safe for concurrent use by any number of dataplane workers and
+// does not allocate (lblc/lblcr may allocate when their cache grows). It
+// returns ok=false when no real server is available; the dataplane then
+// answers ICMP port unreachable (reference ipvs.md §3.6).
+//
+// Update replaces the real-server list. dests must be the complete list in
+// kernel order (head first; see List). Each call is one kernel
+// add_dest/del_dest/upd_dest event: to reproduce the kernel exactly, call it
+// once after every single List.Add, List.Edit or List.Remove, not once for a
+// batch (wrr's dest_changed rule and mh's last_weight depend on the sequence).
+// Update is meant for one control-plane goroutine at a time; concurrent
+// Updates are serialised internally. dests is not retained.
+type Scheduler interface {
+	Name() string
+	Pick(in *Input) (d Dest, ok bool)
+	Update(dests []Dest) error
+}
+
+// Options tune a scheduler. The zero value gives the kernel defaults.
+type Options struct {
+	// Rand returns a uniform random number in [0, n) and must be safe for
+	// concurrent use (twos). Nil uses math/rand/v2's Uint32N.
+	Rand func(n uint32) uint32
+	// Expiration is lblc_expiration / lblcr_expiration (sysctl, default
+	// 24 h, DEFAULT_EXPIRATION in ip_vs_lblc.c). Zero means the default.
+	Expiration time.Duration
+	// SHTabBits is CONFIG_IP_VS_SH_TAB_BITS (4..20, default 8 = 256
+	// buckets). Zero means the default.
+	SHTabBits int
+	// MHTabIndex is CONFIG_IP_VS_MH_TAB_INDEX (8..17, default 12, which
+	// selects the prime 4093). Zero means the default.
+	MHTabIndex int
+}
+
+// Errors returned by New, Update and List.
+var (
+	// ErrUnknown is returned by New for a scheduler name the kernel does
+	// not have.
+	ErrUnknown = errors.New("scheduler: unknown scheduler")
+	// ErrInvalidDest is returned for a zero DestID, a duplicate DestID or
+	// a negative weight (the kernel answers ERANGE).
+	ErrInvalidDest = errors.New("scheduler: invalid real server")
+	// ErrExists is returned by List.Add for a DestID already in the list.
+	ErrExists = errors.New("scheduler: real server already exists")
+	// ErrNotFound is returned by List.Edit and List.Remove for an unknown
+	// DestID.
+	ErrNotFound = errors.New("scheduler: real server not found")
+	// ErrTooManyDests is returned by mh when the list has more real
+	// servers than table slots (EINVAL in ip_vs_mh_reassign); the previous
+	// table stays in use.
+	ErrTooManyDests = errors.New("scheduler: more real servers than mh table slots")
+	// ErrBadOption is returned by New for an option out of range.
+	ErrBadOption = errors.New("scheduler: option out of range")
+)
+
+// Names returns the names New accepts, for configuration validation.
+func Names() []string {
+	return []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"}
+}
+
+// New returns the scheduler called name for one virtual service with no real
+// servers yet. flags matter for sh and mh only. load must not be nil.
+func New(name string, flags Flags, load Load, opts Options) (Scheduler, error) {
+	if load == nil {
+		return nil, fmt.Errorf("scheduler %q: nil Load: %w", name, ErrBadOption)
+	}
+	switch name {
+	case "rr":
+		return newRR(load), nil
+	case "wrr":
+		return newWRR(load), nil
+	case "lc", "wlc", "sed", "nq", "fo", "ovf":
+		return newLeast(name, load), nil
+	case "twos":
+		return newTwos(load, opts.Rand), nil
+	case "dh":
+		return newDH(load), nil
+	case "sh":
+		bits := opts.SHTabBits
+		if bits == 0 {
+			bits = shTabBitsDefault
+		}
+		if bits < 4 || bits > 20 { // Kconfig IP_VS_SH_TAB_BITS range 4..20
+			return nil, fmt.Errorf("sh table bits %d not in 4..20: %w", bits, ErrBadOption)
+		}
+		return newSH(load, flags, uint(bits)), nil
+	case "mh":
+		idx := opts.MHTabIndex
+		if idx == 0 {
+			idx = mhTabIndexDefault
+		}
+		if idx < 8 || idx > 17 { // Kconfig IP_VS_MH_TAB_INDEX range 8..17
+			return nil, fmt.Errorf("mh table index %d not in 8..17: %w", idx, ErrBadOption)
+		}
+		return newMH(load, flags, idx), nil
+	case "lblc", "lblcr":
+		exp := opts.Expiration
+		if exp == 0 {
+			exp = defaultExpiration
+		}
+		if exp < 0 {
+			return nil, fmt.Errorf("%s expiration %v is negative: %w", name, exp, ErrBadOption)
+		}
+		return newLBLC(name == "lblcr", load, int64(exp)), nil
+	}
+	return nil, fmt.Errorf("%q: %w", name, ErrUnknown)
 }
