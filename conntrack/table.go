@@ -1,0 +1,890 @@
+package conntrack
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/uvslb/uvs/scheduler"
+)
+
+// IP protocol numbers (IANA "Assigned Internet Protocol Numbers").
+const (
+	ProtoIP  = 0  // IPPROTO_IP: fwmark persistence templates
+	ProtoTCP = 6  // IPPROTO_TCP
+	ProtoUDP = 17 // IPPROTO_UDP
+)
+
+// Key is a connection's identity as the client's packets show it: protocol,
+// client address:port and virtual address:port. Both addresses must be of
+// the same family (IPv4, or IPv6 including IPv4-mapped IPv6).
+type Key struct {
+	Proto uint8
+	CAddr netip.Addr
+	CPort uint16
+	VAddr netip.Addr
+	VPort uint16
+}
+
+// Ref names one entry for as long as it lives. A Ref to an entry that has
+// since expired, been evicted or replaced is stale: every method taking a
+// Ref reports it as absent, even when the slot has been reused. The zero Ref
+// names nothing.
+type Ref struct {
+	idx uint32 // shard<<strideBits | slot
+	gen uint32 // generation of the slot; 0 is never live
+}
+
+// IsZero reports whether r names nothing.
+func (r Ref) IsZero() bool { return r.gen == 0 }
+
+// Conn is a copy of one entry, as returned by lookups.
+type Conn struct {
+	Ref      Ref
+	Proto    uint8
+	Client   netip.AddrPort // caddr:cport (templates: masked client, port 0)
+	Virtual  netip.AddrPort // vaddr:vport (fwmark templates: the mark as an address)
+	Real     netip.AddrPort // daddr:dport
+	Dest     scheduler.DestID
+	Method   Method
+	State    State // StateAssured for assured templates
+	Template bool
+	NoOutput bool  // the director has not seen a reply (DR/TUN)
+	Control  Ref   // controlling template, zero if none
+	Expires  int64 // nanoseconds, on the caller's clock
+	Timeout  time.Duration
+}
+
+// ReuseExpected reports whether a packet with these TCP flags reusing c's
+// tuple must be scheduled afresh rather than continue c (conn_reuse_mode 1,
+// reference ipvs.md §3.3): a SYN without RST on a TCP connection in
+// TIME_WAIT or CLOSE that no template controls. The caller then schedules
+// the packet as new; Schedule replaces c.
+func (c *Conn) ReuseExpected(tcpFlags uint8) bool {
+	return c.Proto == ProtoTCP && !c.Template && c.Control.IsZero() &&
+		tcpFlags&(TCPFlagSYN|TCPFlagRST) == TCPFlagSYN &&
+		(c.State == StateTimeWait || c.State == StateClose)
+}
+
+// Config sizes and tunes a Table.
+type Config struct {
+	// MaxConns bounds the number of entries (connections and templates).
+	// Required, 1..MaxMaxConns.
+	MaxConns int
+	// Shards is the number of independently locked shards, rounded down to a
+	// power of two; 0 picks one per 8192 entries, at most 256. The bound is
+	// enforced per shard (MaxConns is split evenly), so with several shards
+	// eviction starts when one shard is full.
+	Shards int
+	// Seed keys the hash. 0 draws a random seed; replay sets a fixed one so
+	// that eviction order (which follows slot order) is reproducible.
+	Seed uint64
+	// ExpireQuiescentTemplate is the expire_quiescent_template sysctl:
+	// templates whose real server has weight 0 stop pinning clients.
+	ExpireQuiescentTemplate bool
+	// IdleEvict is how long an ESTABLISHED or UDP entry must have been
+	// without packets before it may be evicted to make room; 0 means 60 s
+	// (drop_entry's "no packet in the last 60 s", reference ipvs.md §4.7).
+	IdleEvict time.Duration
+}
+
+// MaxMaxConns is the largest supported Config.MaxConns.
+const MaxMaxConns = 1 << 30
+
+// Entry flags.
+const (
+	fUsed     = 1 << iota // slot holds a live entry
+	fV6                   // IPv6: full addresses in the shard's side store
+	fTemplate             // persistence template (IP_VS_CONN_F_TEMPLATE)
+	fNoOutput             // no reply seen yet on a non-NAT conn (IP_VS_CONN_F_NOOUTPUT)
+	fInactive             // counted in inactconns (IP_VS_CONN_F_INACTIVE)
+	fUnlinked             // invalidated template: off the hash chain, waiting for expiry
+)
+
+// Template control word: the number of controlled connections in the low
+// bits, assured in the top bit. Accessed only with atomics, because
+// connections in other shards update it without the template's shard lock.
+const ctlAssured = 1 << 31
+
+// entry is one connection or template. It holds no pointers, so the garbage
+// collector never scans the slabs. IPv4 addresses are stored inline as
+// big-endian uint32s; IPv6 entries keep the low 32 bits of each address
+// inline (a cheap filter) and the full addresses in the shard's side store.
+type entry struct {
+	expires int64  // nanoseconds; idle timer, re-armed on every packet
+	caddr   uint32 // client address (IPv4, or IPv6 low 32 bits)
+	vaddr   uint32 // virtual address
+	daddr   uint32 // real server address
+	dest    uint32 // scheduler.DestID
+	control uint32 // global index+1 of the controlling template; 0 none
+	ctl     uint32 // templates: see ctlAssured; atomic
+	next    uint32 // hash chain or free list: slot+1 in the shard, 0 ends
+	gen     uint32 // generation, for Refs
+	timeout uint32 // milliseconds
+	cport   uint16
+	vport   uint16
+	dport   uint16
+	flags   uint16
+	proto   uint8
+	state   uint8 // State
+	method  uint8 // Method
+}
+
+// v6addrs is an IPv6 entry's full client, virtual and real addresses.
+type v6addrs [3][16]byte
+
+// shard is an independently locked part of the table: its own slab of
+// entries, hash buckets, free list and counters.
+type shard struct {
+	mu sync.Mutex
+	// ents is allocated in New and never reassigned, so its header may be
+	// read without mu (to reach a template's ctl word atomically).
+	ents []entry
+
+	// Guarded by mu.
+	v6            []v6addrs // side store parallel to ents; nil until the first IPv6 entry
+	buckets       []uint32  // chain heads, slot+1
+	free          uint32    // free list head, slot+1
+	hi            uint32    // slots [0,hi) have been used at least once
+	live          int32
+	templates     int32
+	byState       [numStates]int32 // connections (not templates) by state
+	evictCur      uint32
+	sweepCur      uint32
+	noVictimUntil int64
+	created       uint64
+	expired       uint64
+	evicted       uint64
+	refused       uint64
+	evictedBy     [numStates]uint64
+
+	_ [64]byte // keep neighbouring shards' locks off one cache line
+}
+
+// Table is the connection table. All methods are safe for concurrent use;
+// lookups and updates lock only the shard of the key they touch. Every
+// method that can observe time takes now, in nanoseconds on the caller's
+// clock (monotonic time for a live director, capture timestamps in replay);
+// it must not go backwards by more than the shortest timeout.
+//
+// Lock order: a method holds at most one shard lock at a time. Templates and
+// the connections they control may live in different shards; the
+// cross-shard link is the template's atomic control word.
+type Table struct {
+	shards          []shard
+	shardShift      uint // 64 - log2(len(shards)); shard = hash >> shardShift
+	strideBits      uint // Ref index = shard<<strideBits | slot
+	seed            uint64
+	idleEvict       int64
+	expireQuiescent bool
+
+	timeouts [numStates]atomic.Uint32 // milliseconds
+
+	sweepMu    sync.Mutex
+	sweepShard int // guarded by sweepMu
+
+	dests dests
+}
+
+// New returns an empty table. Memory for the entry slabs is reserved up
+// front but only touched as entries are created.
+func New(cfg Config) (*Table, error) {
+	if cfg.MaxConns < 1 || cfg.MaxConns > MaxMaxConns {
+		return nil, fmt.Errorf("conntrack: MaxConns %d out of range 1..%d", cfg.MaxConns, MaxMaxConns)
+	}
+	if cfg.Shards < 0 || cfg.IdleEvict < 0 {
+		return nil, errors.New("conntrack: negative Shards or IdleEvict")
+	}
+	n := cfg.Shards
+	if n == 0 {
+		n = cfg.MaxConns / 8192
+		n = min(max(n, 1), 256)
+	}
+	n = 1 << (bits.Len(uint(n)) - 1)
+	if n > cfg.MaxConns {
+		n = 1 << (bits.Len(uint(cfg.MaxConns)) - 1)
+	}
+	t := &Table{
+		shards:          make([]shard, n),
+		seed:            cfg.Seed,
+		idleEvict:       int64(cfg.IdleEvict),
+		expireQuiescent: cfg.ExpireQuiescentTemplate,
+	}
+	if t.idleEvict == 0 {
+		t.idleEvict = int64(60 * time.Second)
+	}
+	if t.seed == 0 {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("conntrack: seed: %w", err)
+		}
+		t.seed = binary.LittleEndian.Uint64(b[:]) | 1
+	}
+	t.shardShift = 64 - uint(bits.Len(uint(n))-1)
+	per := cfg.MaxConns / n
+	extra := cfg.MaxConns % n
+	maxPer := per
+	if extra > 0 {
+		maxPer++
+	}
+	t.strideBits = uint(bits.Len(uint(maxPer - 1)))
+	for i := range t.shards {
+		c := per
+		if i < extra {
+			c++
+		}
+		nb := 16
+		for nb < c {
+			nb <<= 1
+		}
+		t.shards[i].ents = make([]entry, c)
+		t.shards[i].buckets = make([]uint32, nb)
+	}
+	for s := StateNone; s < numStates; s++ {
+		t.timeouts[s].Store(uint32(DefaultTimeout(s) / time.Millisecond))
+	}
+	return t, nil
+}
+
+// mix is the splitmix64 finaliser.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// ikey is a Key in the table's internal form.
+type ikey struct {
+	proto  uint8
+	v6     bool
+	cp, vp uint16
+	ca, va uint32 // IPv4 address, or IPv6 low 32 bits
+	ca6    [16]byte
+	va6    [16]byte
+}
+
+// setAddrs fills the address fields from c and v; ok is false when they are
+// invalid or of different families.
+func (k *ikey) setAddrs(c, v netip.Addr) bool {
+	switch {
+	case c.Is4() && v.Is4():
+		a, b := c.As4(), v.As4()
+		k.ca, k.va = binary.BigEndian.Uint32(a[:]), binary.BigEndian.Uint32(b[:])
+		k.v6 = false
+		return true
+	case c.Is6() && v.Is6():
+		k.ca6, k.va6 = c.As16(), v.As16()
+		k.ca, k.va = binary.BigEndian.Uint32(k.ca6[12:]), binary.BigEndian.Uint32(k.va6[12:])
+		k.v6 = true
+		return true
+	}
+	return false
+}
+
+// hash hashes what every lookup knows first: protocol and client
+// address:port (as the kernel's ip_vs_conn_hashkey does), so that "in",
+// "out" and template lookups share one chain per entry.
+func (t *Table) hash(k *ikey) uint64 {
+	if !k.v6 {
+		return mix((uint64(k.ca)<<32 | uint64(k.cp)<<8 | uint64(k.proto)) ^ t.seed)
+	}
+	h := mix(binary.BigEndian.Uint64(k.ca6[:8]) ^ t.seed)
+	h = mix(h ^ binary.BigEndian.Uint64(k.ca6[8:]))
+	return mix(h ^ (uint64(k.cp)<<8 | uint64(k.proto)))
+}
+
+func (t *Table) shardOf(h uint64) (int, *shard) {
+	i := int(h >> t.shardShift)
+	if t.shardShift == 64 {
+		i = 0
+	}
+	return i, &t.shards[i]
+}
+
+func (t *Table) timeoutOf(s State) uint32 { return t.timeouts[s].Load() }
+
+// expired reports whether e's timer has fired by now. A template that still
+// controls connections never expires; instead it is re-armed in 60 s steps
+// from its original expiry, as the kernel's timer would have done.
+func expiredLocked(e *entry, now int64) bool {
+	if e.expires > now {
+		return false
+	}
+	if e.flags&fTemplate != 0 && atomic.LoadUint32(&e.ctl)&^ctlAssured != 0 {
+		step := int64(templateStepTimeout)
+		e.timeout = uint32(templateStepTimeout / time.Millisecond)
+		e.expires += ((now-e.expires)/step + 1) * step
+		return false
+	}
+	return true
+}
+
+// entryKey rebuilds the internal key of a live entry.
+func (s *shard) entryKeyLocked(slot uint32) ikey {
+	e := &s.ents[slot]
+	k := ikey{proto: e.proto, cp: e.cport, vp: e.vport, ca: e.caddr, va: e.vaddr}
+	if e.flags&fV6 != 0 {
+		k.v6 = true
+		k.ca6, k.va6 = s.v6[slot][0], s.v6[slot][1]
+	}
+	return k
+}
+
+// match reports whether live entry slot has key k on the "in" side.
+func (s *shard) matchInLocked(slot uint32, k *ikey, template bool) bool {
+	e := &s.ents[slot]
+	if e.caddr != k.ca || e.cport != k.cp || e.vaddr != k.va || e.vport != k.vp || e.proto != k.proto {
+		return false
+	}
+	want := uint16(0)
+	if k.v6 {
+		want |= fV6
+	}
+	if template {
+		want |= fTemplate
+	}
+	if e.flags&(fV6|fTemplate) != want {
+		return false
+	}
+	return !k.v6 || (s.v6[slot][0] == k.ca6 && s.v6[slot][1] == k.va6)
+}
+
+// findLocked walks k's chain for a live, unexpired entry, expiring the
+// expired ones it meets on the way. It returns the slot or -1.
+func (t *Table) findLocked(s *shard, b uint32, k *ikey, now int64, template bool) int {
+	prev := uint32(0)
+	for cur := s.buckets[b]; cur != 0; {
+		slot := cur - 1
+		e := &s.ents[slot]
+		next := e.next
+		if s.matchInLocked(slot, k, template) {
+			if expiredLocked(e, now) {
+				t.removeLocked(s, slot, prev, b, remExpired)
+				cur = next
+				continue
+			}
+			return int(slot)
+		}
+		prev = cur
+		cur = next
+	}
+	return -1
+}
+
+// Lookup finds the connection of a packet from the client (the "in"
+// lookup). An entry whose timer has run out is expired on the spot and not
+// returned. It does not change the entry: call Update for the packet.
+func (t *Table) Lookup(now int64, k Key) (Conn, bool) {
+	var ik ikey
+	if !ik.setAddrs(k.CAddr, k.VAddr) {
+		return Conn{}, false
+	}
+	ik.proto, ik.cp, ik.vp = k.Proto, k.CPort, k.VPort
+	h := t.hash(&ik)
+	si, s := t.shardOf(h)
+	s.mu.Lock()
+	slot := t.findLocked(s, uint32(h)&uint32(len(s.buckets)-1), &ik, now, false)
+	if slot < 0 {
+		s.mu.Unlock()
+		return Conn{}, false
+	}
+	c := t.connLocked(si, s, uint32(slot))
+	s.mu.Unlock()
+	return c, true
+}
+
+// LookupOut finds the connection of a packet from a real server (the "out"
+// lookup, reference ipvs.md §1.6): the packet's destination is the client;
+// its source is the real server for NAT connections, the virtual address
+// for the others.
+func (t *Table) LookupOut(now int64, proto uint8, src netip.Addr, sport uint16, dst netip.Addr, dport uint16) (Conn, bool) {
+	var ik ikey
+	if !ik.setAddrs(dst, src) {
+		return Conn{}, false
+	}
+	ik.proto, ik.cp, ik.vp = proto, dport, sport
+	h := t.hash(&ik)
+	si, s := t.shardOf(h)
+	b := uint32(h) & uint32(len(s.buckets)-1)
+	s.mu.Lock()
+	prev := uint32(0)
+	for cur := s.buckets[b]; cur != 0; {
+		slot := cur - 1
+		e := &s.ents[slot]
+		next := e.next
+		if e.flags&fTemplate == 0 && e.caddr == ik.ca && e.cport == ik.cp && e.proto == proto &&
+			(e.flags&fV6 != 0) == ik.v6 && s.matchOutLocked(slot, &ik) {
+			if expiredLocked(e, now) {
+				t.removeLocked(s, slot, prev, b, remExpired)
+				cur = next
+				continue
+			}
+			c := t.connLocked(si, s, slot)
+			s.mu.Unlock()
+			return c, true
+		}
+		prev = cur
+		cur = next
+	}
+	s.mu.Unlock()
+	return Conn{}, false
+}
+
+// matchOutLocked checks the source side of an "out" lookup; k.va/k.va6/k.vp
+// hold the packet's source.
+func (s *shard) matchOutLocked(slot uint32, k *ikey) bool {
+	e := &s.ents[slot]
+	if Method(e.method) == MethodMasq {
+		if e.daddr != k.va || e.dport != k.vp {
+			return false
+		}
+		return !k.v6 || (s.v6[slot][0] == k.ca6 && s.v6[slot][2] == k.va6)
+	}
+	if e.vaddr != k.va || e.vport != k.vp {
+		return false
+	}
+	return !k.v6 || (s.v6[slot][0] == k.ca6 && s.v6[slot][1] == k.va6)
+}
+
+func addrFrom(v4 uint32, v6 *[16]byte, is6 bool) netip.Addr {
+	if is6 {
+		return netip.AddrFrom16(*v6)
+	}
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], v4)
+	return netip.AddrFrom4(b)
+}
+
+// connLocked copies live entry slot out.
+func (t *Table) connLocked(si int, s *shard, slot uint32) Conn {
+	e := &s.ents[slot]
+	is6 := e.flags&fV6 != 0
+	var a *v6addrs
+	if is6 {
+		a = &s.v6[slot]
+	} else {
+		a = &v6addrs{}
+	}
+	c := Conn{
+		Ref:      Ref{idx: uint32(si)<<t.strideBits | slot, gen: e.gen},
+		Proto:    e.proto,
+		Client:   netip.AddrPortFrom(addrFrom(e.caddr, &a[0], is6), e.cport),
+		Virtual:  netip.AddrPortFrom(addrFrom(e.vaddr, &a[1], is6), e.vport),
+		Real:     netip.AddrPortFrom(addrFrom(e.daddr, &a[2], is6), e.dport),
+		Dest:     scheduler.DestID(e.dest),
+		Method:   Method(e.method),
+		State:    State(e.state),
+		Template: e.flags&fTemplate != 0,
+		NoOutput: e.flags&fNoOutput != 0,
+		Expires:  e.expires,
+		Timeout:  time.Duration(e.timeout) * time.Millisecond,
+	}
+	if c.Template && atomic.LoadUint32(&e.ctl)&ctlAssured != 0 {
+		c.State = StateAssured
+	}
+	if e.control != 0 {
+		ti := e.control - 1
+		ts := &t.shards[ti>>t.strideBits]
+		c.Control = Ref{idx: ti, gen: atomic.LoadUint32(&ts.ents[ti&(1<<t.strideBits-1)].gen)}
+	}
+	return c
+}
+
+// refLocked resolves r to its shard and slot; ok is false when r is stale.
+// The caller must hold the returned shard's lock before trusting the entry,
+// so it locks here and returns locked on success.
+func (t *Table) lockRef(r Ref) (int, *shard, uint32, bool) {
+	if r.gen == 0 {
+		return 0, nil, 0, false
+	}
+	si := int(r.idx >> t.strideBits)
+	if si >= len(t.shards) {
+		return 0, nil, 0, false
+	}
+	s := &t.shards[si]
+	slot := r.idx & (1<<t.strideBits - 1)
+	if int(slot) >= len(s.ents) {
+		return 0, nil, 0, false
+	}
+	s.mu.Lock()
+	e := &s.ents[slot]
+	if e.flags&fUsed == 0 || e.gen != r.gen {
+		s.mu.Unlock()
+		return 0, nil, 0, false
+	}
+	return si, s, slot, true
+}
+
+// Get returns the entry r names, if it is still live (expiring it on the
+// spot if its timer has run out).
+func (t *Table) Get(now int64, r Ref) (Conn, bool) {
+	si, s, slot, ok := t.lockRef(r)
+	if !ok {
+		return Conn{}, false
+	}
+	defer s.mu.Unlock()
+	if expiredLocked(&s.ents[slot], now) {
+		t.unlinkRemoveLocked(s, slot, remExpired)
+		return Conn{}, false
+	}
+	return t.connLocked(si, s, slot), true
+}
+
+// Update runs the state machine for one packet of connection r in direction
+// dir (reference ipvs.md §4.2, §4.3): it picks the input, output or
+// input-only table (clearing NOOUTPUT when a reply is seen), moves the real
+// server's active/inactive counts when activity changes, marks the
+// controlling template ASSURED when a TCP connection reaches ESTABLISHED or
+// a UDP connection sees a reply, and re-arms the idle timer with the new
+// state's current timeout. tcpFlags is the TCP header's flags byte (ignored
+// for other protocols). It returns the new state, or false if r is stale or
+// had expired (then it is expired now, and the packet has no connection).
+func (t *Table) Update(now int64, r Ref, dir Dir, tcpFlags uint8) (State, bool) {
+	_, s, slot, ok := t.lockRef(r)
+	if !ok {
+		return 0, false
+	}
+	e := &s.ents[slot]
+	if expiredLocked(e, now) {
+		t.unlinkRemoveLocked(s, slot, remExpired)
+		s.mu.Unlock()
+		return 0, false
+	}
+	if e.flags&fTemplate != 0 {
+		// Templates have no packets of their own; refresh like the kernel's
+		// in_pkts accounting does nothing to the timer either.
+		st := State(e.state)
+		s.mu.Unlock()
+		return st, true
+	}
+	cur := State(e.state)
+	next := cur
+	assure := false
+	if e.proto == ProtoTCP {
+		td := tdInput
+		if dir == DirOutput {
+			td = tdOutput
+			e.flags &^= fNoOutput
+		} else if e.flags&fNoOutput != 0 {
+			td = tdInputOnly
+		}
+		next = nextTCP(td, TCPEvent(tcpFlags), cur)
+		assure = next == StateEstablished
+	} else {
+		next = StateUDP
+		if dir == DirOutput {
+			e.flags &^= fNoOutput
+			assure = true
+		}
+	}
+	if next != cur {
+		s.byState[cur]--
+		s.byState[next]++
+		e.state = uint8(next)
+		inactive := e.flags&fInactive != 0
+		if act := next.Active(); act == inactive {
+			t.dests.move(scheduler.DestID(e.dest), act)
+			e.flags ^= fInactive
+		}
+	}
+	e.timeout = t.timeoutOf(next)
+	e.expires = now + int64(e.timeout)*int64(time.Millisecond)
+	if assure && e.control != 0 {
+		t.templateEntry(e.control - 1).assure()
+	}
+	s.mu.Unlock()
+	return next, true
+}
+
+// templateEntry returns the entry at global index gi without locking its
+// shard; callers touch only its atomic ctl word, which is safe because a
+// controlled connection holds the template alive.
+func (t *Table) templateEntry(gi uint32) *entry {
+	ts := &t.shards[gi>>t.strideBits]
+	return &ts.ents[gi&(1<<t.strideBits-1)]
+}
+
+func (e *entry) assure() { atomic.OrUint32(&e.ctl, ctlAssured) }
+
+// Expire removes connection r now (counting it as expired), as the kernel
+// does for connection reuse and expire_nodest_conn. A template that still
+// controls connections is not removed. It reports whether r was removed.
+func (t *Table) Expire(r Ref) bool {
+	_, s, slot, ok := t.lockRef(r)
+	if !ok {
+		return false
+	}
+	defer s.mu.Unlock()
+	e := &s.ents[slot]
+	if e.flags&fTemplate != 0 && atomic.LoadUint32(&e.ctl)&^ctlAssured != 0 {
+		return false
+	}
+	t.unlinkRemoveLocked(s, slot, remExpired)
+	return true
+}
+
+// Removal reasons, for the counters.
+const (
+	_ = iota
+	remExpired
+	remEvicted
+)
+
+// unlinkRemoveLocked removes slot, finding its chain predecessor first.
+func (t *Table) unlinkRemoveLocked(s *shard, slot uint32, why int) {
+	e := &s.ents[slot]
+	if e.flags&fUnlinked != 0 {
+		t.removeLocked(s, slot, 0, 0, why)
+		return
+	}
+	k := s.entryKeyLocked(slot)
+	b := uint32(t.hash(&k)) & uint32(len(s.buckets)-1)
+	prev := uint32(0)
+	for cur := s.buckets[b]; cur != 0 && cur != slot+1; cur = s.ents[cur-1].next {
+		prev = cur
+	}
+	t.removeLocked(s, slot, prev, b, why)
+}
+
+// removeLocked unlinks slot from bucket b (prev is its predecessor, slot+1
+// form, 0 when it is the head), uncounts it from its real server exactly
+// once, releases its template and frees the slot.
+func (t *Table) removeLocked(s *shard, slot, prev, b uint32, why int) {
+	e := &s.ents[slot]
+	if e.flags&fUnlinked == 0 {
+		if prev == 0 {
+			s.buckets[b] = e.next
+		} else {
+			s.ents[prev-1].next = e.next
+		}
+	}
+	tmpl := e.flags&fTemplate != 0
+	t.dests.unbind(scheduler.DestID(e.dest), tmpl, e.flags&fInactive != 0)
+	st := State(e.state)
+	if tmpl {
+		s.templates--
+	} else {
+		s.byState[st]--
+	}
+	if e.control != 0 {
+		atomic.AddUint32(&t.templateEntry(e.control-1).ctl, ^uint32(0))
+	}
+	s.live--
+	switch why {
+	case remExpired:
+		s.expired++
+	case remEvicted:
+		s.evicted++
+		if tmpl {
+			st = StateNone
+		}
+		s.evictedBy[st]++
+	}
+	gen := e.gen + 1
+	if gen == 0 {
+		gen = 1
+	}
+	atomic.StoreUint32(&e.ctl, 0)
+	*e = entry{gen: gen, next: s.free}
+	s.free = slot + 1
+}
+
+// Eviction classes, best victim first.
+const (
+	evExpired  = iota // timer already ran out: reclaim, count as expired
+	evHalfOpen        // no completed handshake
+	evClosing         // finishing TCP states; unassured idle templates
+	evIdle            // ESTABLISHED/UDP idle for IdleEvict; assured idle templates
+	evNever           // recent traffic, or a template in use
+)
+
+func (t *Table) evictClassLocked(e *entry, now int64) int {
+	if expiredLocked(e, now) {
+		return evExpired
+	}
+	if e.flags&fTemplate != 0 {
+		ctl := atomic.LoadUint32(&e.ctl)
+		switch {
+		case ctl&^ctlAssured != 0:
+			return evNever
+		case ctl&ctlAssured == 0:
+			return evClosing
+		}
+		return evIdle
+	}
+	st := State(e.state)
+	switch {
+	case st.halfOpen():
+		return evHalfOpen
+	case st.closing():
+		return evClosing
+	}
+	last := e.expires - int64(e.timeout)*int64(time.Millisecond)
+	if now-last >= t.idleEvict {
+		return evIdle
+	}
+	return evNever
+}
+
+// noVictimHold is how long a shard that had nothing to evict refuses new
+// entries without rescanning, unless a half-open or closing entry appears
+// (those are counted exactly, so their arrival is seen at once). It keeps a
+// flood against a table full of busy flows from costing a full scan per
+// packet.
+const noVictimHold = int64(time.Second)
+
+// allocLocked returns a free slot, reclaiming an expired entry or evicting
+// one if the shard is full; ok is false when nothing may be evicted.
+func (t *Table) allocLocked(s *shard, now int64) (uint32, bool) {
+	if s.free != 0 {
+		slot := s.free - 1
+		s.free = s.ents[slot].next
+		return slot, true
+	}
+	if int(s.hi) < len(s.ents) {
+		s.hi++
+		return s.hi - 1, true
+	}
+	var ho, cl int32
+	for st := StateNone; st <= StateSynAck; st++ {
+		switch {
+		case st.halfOpen():
+			ho += s.byState[st]
+		case st.closing():
+			cl += s.byState[st]
+		}
+	}
+	target := evIdle
+	switch {
+	case ho > 0:
+		target = evHalfOpen
+	case cl > 0:
+		target = evClosing
+	case now < s.noVictimUntil:
+		return 0, false
+	}
+	best := [evNever]int{-1, -1, -1, -1}
+	victim, class := -1, evNever
+	for range s.hi {
+		slot := s.evictCur
+		if s.evictCur++; s.evictCur >= s.hi {
+			s.evictCur = 0
+		}
+		e := &s.ents[slot]
+		if e.flags&fUsed == 0 {
+			continue
+		}
+		c := t.evictClassLocked(e, now)
+		if c <= target {
+			victim, class = int(slot), c
+			break
+		}
+		if c < evNever && best[c] < 0 {
+			best[c] = int(slot)
+		}
+	}
+	if victim < 0 {
+		for c := evHalfOpen; c < evNever; c++ {
+			if best[c] >= 0 {
+				victim, class = best[c], c
+				break
+			}
+		}
+	}
+	if victim < 0 {
+		s.noVictimUntil = now + noVictimHold
+		return 0, false
+	}
+	why := remEvicted
+	if class == evExpired {
+		why = remExpired
+	}
+	t.unlinkRemoveLocked(s, uint32(victim), why)
+	slot := s.free - 1
+	s.free = s.ents[slot].next
+	return slot, true
+}
+
+// newEntry describes an entry to insert.
+type newEntry struct {
+	k        ikey
+	daddr    uint32
+	daddr6   [16]byte
+	dport    uint16
+	dest     scheduler.DestID
+	method   Method
+	template bool
+	control  uint32 // global index+1
+	state    State
+	timeout  uint32 // ms
+}
+
+// insertLocked adds n to shard s (bucket b), replacing a live entry with the
+// same key. It returns the slot, or false if the shard is full and nothing
+// may be evicted (counted as refused).
+func (t *Table) insertLocked(s *shard, b uint32, n *newEntry, now int64) (uint32, bool) {
+	if old := t.findLocked(s, b, &n.k, now, n.template); old >= 0 {
+		t.unlinkRemoveLocked(s, uint32(old), remExpired)
+	}
+	slot, ok := t.allocLocked(s, now)
+	if !ok {
+		s.refused++
+		return 0, false
+	}
+	e := &s.ents[slot]
+	gen := e.gen
+	if gen == 0 {
+		gen = 1
+	}
+	flags := uint16(fUsed | fInactive)
+	if n.k.v6 {
+		flags |= fV6
+		if s.v6 == nil {
+			s.v6 = make([]v6addrs, len(s.ents))
+		}
+		s.v6[slot] = v6addrs{n.k.ca6, n.k.va6, n.daddr6}
+	}
+	if n.template {
+		flags |= fTemplate
+		flags &^= fInactive
+	} else if n.method != MethodMasq {
+		flags |= fNoOutput
+	}
+	*e = entry{
+		expires: now + int64(n.timeout)*int64(time.Millisecond),
+		caddr:   n.k.ca,
+		vaddr:   n.k.va,
+		daddr:   n.daddr,
+		dest:    uint32(n.dest),
+		control: n.control,
+		next:    s.buckets[b],
+		gen:     gen,
+		timeout: n.timeout,
+		cport:   n.k.cp,
+		vport:   n.k.vp,
+		dport:   n.dport,
+		flags:   flags,
+		proto:   n.k.proto,
+		state:   uint8(n.state),
+		method:  uint8(n.method),
+	}
+	s.buckets[b] = slot + 1
+	s.live++
+	s.created++
+	if n.template {
+		s.templates++
+	} else {
+		s.byState[n.state]++
+	}
+	t.dests.bind(n.dest, n.template)
+	return slot, true
+}
