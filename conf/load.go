@@ -1,0 +1,118 @@
+package conf
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// Options change how a configuration is read.
+type Options struct {
+	// ConfigID selects keepalived `@ID` conditional lines (keepalived -i).
+	// Load uses the host name up to the first dot, as keepalived does.
+	ConfigID string
+}
+
+// Load reads the configuration at name from fsys, detecting its format by
+// content, and compiles it. The Config is never nil; check HasErrors on
+// the problems before using it.
+func Load(fsys fs.FS, name string) (*Config, []Problem) {
+	return LoadWith(fsSource{fsys}, name, Options{ConfigID: hostConfigID()})
+}
+
+// LoadFile is Load from the operating system's file system; paths in
+// problems are as given.
+func LoadFile(name string) (*Config, []Problem) {
+	return LoadWith(osSource{}, name, Options{ConfigID: hostConfigID()})
+}
+
+// Source is where configuration files come from: FS(fsys) or OS().
+type Source interface{ source }
+
+// FS returns a Source reading from fsys.
+func FS(fsys fs.FS) Source { return fsSource{fsys} }
+
+// OS returns a Source reading from the operating system, paths as given.
+func OS() Source { return osSource{} }
+
+// LoadWith is Load with explicit options.
+func LoadWith(src Source, name string, opts Options) (*Config, []Problem) {
+	cfg, probs := ParseWith(src, name, opts)
+	if HasErrors(probs) && cfg == nil {
+		return &Config{Path: name}, probs
+	}
+	probs = append(probs, Compile(cfg)...)
+	return cfg, probs
+}
+
+// ParseWith reads and parses (without compiling) the configuration at
+// name, detecting its format by content.
+func ParseWith(src Source, name string, opts Options) (*Config, []Problem) {
+	data, err := src.readFile(name)
+	if err != nil {
+		return &Config{Path: name}, []Problem{problemf(Pos{File: name}, SeverityError, "cannot read %s: %v", name, unwrapPathErr(err))}
+	}
+	var cfg *Config
+	var probs []Problem
+	switch Detect(data) {
+	case FormatTOML:
+		cfg, probs = ParseTOML(name, data)
+	case FormatLdirectord:
+		cfg, probs = parseLdirectord(name, data)
+	case FormatIPVSRules:
+		cfg, probs = parseIPVSRules(name, data)
+	default:
+		cfg, probs = parseKeepalived(src, name, KeepalivedOptions(opts))
+	}
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	cfg.Path = name
+	return cfg, probs
+}
+
+// hostConfigID is keepalived's default config-id: the host name up to the
+// first dot.
+func hostConfigID() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	h, _, _ = strings.Cut(h, ".")
+	return h
+}
+
+var (
+	// Read-only patterns used by Detect.
+	tomlKeyLine    = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\s+=\s`)
+	tomlHeaderLine = regexp.MustCompile(`^\[\[?[A-Za-z0-9_.-]+\]\]?\s*(#.*)?$`)
+	ipvsRuleLine   = regexp.MustCompile(`^(ipvsadm\s+)?-[AaEeDdC]\s`)
+	ldirectordLine = regexp.MustCompile(`^(virtual|checktimeout|negotiatetimeout|connecttimeout|checkinterval|autoreload|logfile|quiescent|emailalert|cleanstop|fallback|fork|supervised|maintenancedir|readdquiescent|callback|failurecount|emailalertfreq|emailalertstatus|smtp|execute)\s*=`)
+)
+
+// Detect tells the format of a configuration by its content: the first
+// significant line decides. TOML has `[table]` headers and `key = value`
+// lines; ipvsadm rules start with -A/-a; ldirectord.cf has `key=value`
+// directives such as virtual=; everything else is keepalived.conf.
+func Detect(src []byte) Format {
+	for _, line := range bytes.Split(src, []byte("\n")) {
+		s := strings.TrimSpace(string(line))
+		if s == "" || strings.HasPrefix(s, "#") || strings.HasPrefix(s, "!") {
+			continue
+		}
+		switch {
+		case tomlHeaderLine.MatchString(s):
+			return FormatTOML
+		case ipvsRuleLine.MatchString(s):
+			return FormatIPVSRules
+		case ldirectordLine.MatchString(s):
+			return FormatLdirectord
+		case tomlKeyLine.MatchString(s):
+			return FormatTOML
+		}
+		return FormatKeepalived
+	}
+	return FormatKeepalived
+}
