@@ -155,11 +155,17 @@ func gopacketChecksums(frame []byte, first gopacket.LayerType) error {
 	if el := pkt.ErrorLayer(); el != nil {
 		return fmt.Errorf("gopacket decode: %v", el.Error())
 	}
+	// Each L4 layer's pseudo-header comes from the nearest IP layer before
+	// it (the inner one in a tunnel).
+	var nl gopacket.NetworkLayer
 	for _, l := range pkt.Layers() {
+		if n, ok := l.(gopacket.NetworkLayer); ok {
+			nl = n
+		}
 		if c, ok := l.(interface {
 			SetNetworkLayerForChecksum(gopacket.NetworkLayer) error
-		}); ok && pkt.NetworkLayer() != nil {
-			if err := c.SetNetworkLayerForChecksum(pkt.NetworkLayer()); err != nil {
+		}); ok && nl != nil {
+			if err := c.SetNetworkLayerForChecksum(nl); err != nil {
 				return err
 			}
 		}
