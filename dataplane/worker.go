@@ -1,0 +1,591 @@
+package dataplane
+
+import (
+	"net/netip"
+	"sync/atomic"
+
+	"github.com/uvslb/uvs/conntrack"
+	"github.com/uvslb/uvs/internal/header"
+	"github.com/uvslb/uvs/internal/link"
+	"github.com/uvslb/uvs/scheduler"
+)
+
+// ConnKind says whether a frame belonged to a connection (trace `conn`).
+type ConnKind uint8
+
+// Connection kinds.
+const (
+	_            ConnKind = iota
+	ConnNone              // "none"
+	ConnNew               // "new"
+	ConnExisting          // "existing"
+)
+
+// String returns the trace name.
+func (c ConnKind) String() string {
+	switch c {
+	case ConnNew:
+		return "new"
+	case ConnExisting:
+		return "existing"
+	}
+	return "none"
+}
+
+// Choice says how the real server of a new connection was chosen.
+type Choice uint8
+
+// Choices.
+const (
+	_               Choice = iota
+	ChoiceScheduler        // the service's scheduler picked it
+	ChoiceTemplate         // a persistence template pinned the client to it
+	ChoiceReuse            // port reuse: an old TIME_WAIT/CLOSE entry was replaced
+)
+
+// Record is what a Tracer learns about one input frame. In is a copy of the
+// frame as received (valid during the Trace call); Out are the indices of
+// the transmit-batch frames this input caused.
+type Record struct {
+	Time     int64
+	In       []byte
+	LinkType link.Type
+	Service  *Service
+	Conn     ConnKind
+	State    conntrack.State // 0: none
+	Dest     *Dest
+	Real     netip.AddrPort // the connection's real server address:port
+	Choice   Choice
+	Action   Action
+	Reason   Reason
+	OutFirst int // tx frames [OutFirst, OutEnd) were caused by this input
+	OutEnd   int
+	// Resolved is the neighbour whose reply released queued frames, if any.
+	Resolved netip.Addr
+}
+
+// Tracer receives one Record per input frame (replay's --trace). It runs
+// on the worker goroutine and must not keep r or tx after returning.
+type Tracer interface {
+	Trace(r *Record, tx *link.Batch)
+}
+
+// Worker processes frame batches. It owns its transmit batch and counters;
+// one goroutine drives it.
+type Worker struct {
+	e     *Engine
+	id    int
+	p     header.Parsed
+	tx    *link.Batch
+	drops [NumReasons]atomic.Uint64
+	icmp  tokenBucket
+	ipID  uint16
+
+	ctx    schedCtx
+	pickFn func() (conntrack.Target, bool)
+	destFn func(scheduler.DestID) (conntrack.Target, bool)
+
+	tracer      Tracer
+	rec         Record
+	inCopy      []byte
+	releasedAct Action // action of the first frame released by learn
+}
+
+func newWorker(e *Engine, id int) *Worker {
+	w := &Worker{e: e, id: id, tx: link.NewBatch(e.cfg.BatchSize + maxPendingFrames + 1)}
+	w.pickFn = w.pick
+	w.destFn = w.dest
+	return w
+}
+
+// TX returns the frames produced by the last Process call: TX().N frames,
+// each stamped with the time of the input that caused it. They are valid
+// until the next Process call.
+func (w *Worker) TX() *link.Batch { return w.tx }
+
+// Process handles in's N frames; what they cause is left in TX(). It may
+// exchange buffers between in and the transmit batch (forwarding without a
+// copy), so in's buffers after the call are not the ones before it. tr,
+// if not nil, receives one Record per frame.
+func (w *Worker) Process(in *link.Batch, tr Tracer) {
+	w.tx.N = 0
+	w.tracer = tr
+	s := w.e.snap.Load()
+	for i := 0; i < in.N; i++ {
+		w.frame(in, i, s)
+	}
+}
+
+func (w *Worker) frame(in *link.Batch, i int, s *Snapshot) {
+	now := in.Meta[i].Time
+	start := w.tx.N
+	w.releasedAct = 0
+	if w.tracer != nil {
+		w.inCopy = append(w.inCopy[:0], in.Frame(i)...)
+		w.rec = Record{Time: now, In: w.inCopy, LinkType: w.e.cfg.LinkType, OutFirst: start}
+	}
+	act, reason := w.handle(in, i, s, now)
+	if act == ActDrop || reason != 0 {
+		w.drops[reason].Add(1)
+	}
+	if w.tracer != nil {
+		w.rec.Action, w.rec.Reason, w.rec.OutEnd = act, reason, w.tx.N
+		w.tracer.Trace(&w.rec, w.tx)
+	}
+}
+
+// Drop counts a frame dropped outside Process (the daemon's link errors).
+func (w *Worker) Drop(r Reason) { w.drops[r].Add(1) }
+
+// handle decides what to do with one frame.
+func (w *Worker) handle(in *link.Batch, i int, s *Snapshot, now int64) (Action, Reason) {
+	frame := in.Frame(i)
+	p := &w.p
+	r := p.Decode(frame, w.e.cfg.LinkType)
+	if r != header.OK {
+		if r.Pass() {
+			return ActPass, 0
+		}
+		return ActDrop, Reason(r)
+	}
+	if s == nil {
+		return ActPass, 0 // no configuration yet: never forward
+	}
+	if p.LinkType == link.Ethernet && p.SrcMAC == s.MAC {
+		return ActDrop, ReasonOwnMAC
+	}
+	switch {
+	case p.Flags&header.FlagARP != 0:
+		return w.arp(s, now)
+	case p.Flags&header.FlagND != 0:
+		return w.nd(s, now)
+	case p.Flags&header.FlagICMPError != 0:
+		return w.icmpError(in, i, s, now)
+	}
+	if p.Flags&header.FlagFragment != 0 && p.Flags&header.FlagPorts == 0 {
+		// A non-first fragment: it cannot be mapped to a connection
+		// without reassembly, which uvs does not do (reliability.md §3.2).
+		if s.IsVIP(p.Dst) {
+			return ActDrop, Reason(header.Fragment)
+		}
+		return ActPass, 0
+	}
+	if p.Flags&header.FlagPorts == 0 {
+		return ActPass, 0 // ICMP echo to a VIP and the like: the kernel's business
+	}
+	if svc := s.lookup(p.Proto, p.Dst, p.DstPort, p.IPVersion); svc != nil {
+		return w.toService(in, i, s, svc, now)
+	}
+	return w.reply(in, i, s, now)
+}
+
+// toService handles a client packet to a virtual service (reference
+// ipvs.md §3.3–§3.6).
+func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now int64) (Action, Reason) {
+	p := &w.p
+	frame := in.Frame(i)
+	if w.tracer != nil {
+		w.rec.Service = svc
+	}
+	if p.Proto == ProtoTCP && !header.ValidTCPFlags(p.TCPFlags) {
+		return ActDrop, Reason(header.BadTCPFlags)
+	}
+	if p.Flags&header.FlagFragment != 0 {
+		return ActDrop, Reason(header.Fragment)
+	}
+	key := conntrack.Key{Proto: p.Proto, CAddr: p.Src, CPort: p.SrcPort, VAddr: p.Dst, VPort: p.DstPort}
+	c, ok := w.e.table.Lookup(now, key)
+	kind := ConnExisting
+	choice := Choice(0)
+	if ok {
+		d := s.Dest(c.Dest)
+		switch {
+		case d == nil || !d.Available:
+			if !s.ExpireNodestConn {
+				w.traceConn(&c, d, ConnExisting, 0)
+				return ActDrop, ReasonDestUnavailable
+			}
+			w.e.table.Expire(c.Ref)
+			ok = false
+		case s.ExpireNodestConn && d.Weight == 0 && p.Proto == ProtoTCP && p.TCPFlags&(header.TCPSyn|header.TCPRst) == header.TCPSyn:
+			w.e.table.Expire(c.Ref)
+			ok = false
+		case c.ReuseExpected(p.TCPFlags):
+			ok, choice = false, ChoiceReuse
+		}
+	}
+	if !ok {
+		// Only SYN (without RST) creates TCP connections; anything else
+		// with no connection goes to the director's own stack (passed).
+		if p.Proto == ProtoTCP && p.TCPFlags&(header.TCPSyn|header.TCPRst) != header.TCPSyn {
+			return ActPass, 0
+		}
+		var st conntrack.Status
+		c, st, choice = w.schedule(s, svc, key, now, choice)
+		switch st {
+		case conntrack.StatusCreated:
+		case conntrack.StatusNoDest:
+			return w.noDest(in, i, s, now)
+		case conntrack.StatusRefused:
+			return ActDrop, ReasonTableFull
+		default:
+			return ActDrop, ReasonNoRoute
+		}
+		kind = ConnNew
+		svc.Stats.Conn(w.id)
+		if d := s.Dest(c.Dest); d != nil {
+			d.Stats.Conn(w.id)
+		}
+		if p.LinkType == link.Ethernet {
+			w.e.clients.store(p.Src, p.SrcMAC)
+		}
+	}
+	d := s.Dest(c.Dest)
+	if c.Method == conntrack.MethodMasq && !p.VerifyL4(frame) {
+		// IPVS verifies the checksum before rewriting a NAT packet.
+		w.traceConn(&c, d, kind, choice)
+		return ActDrop, Reason(header.BadL4Checksum)
+	}
+	if !p.DecrementTTL(frame) {
+		w.traceConn(&c, d, kind, choice)
+		return w.timeExceeded(in, i, s, now)
+	}
+	state := c.State
+	if !c.Ref.IsZero() {
+		state, _ = w.e.table.Update(now, c.Ref, conntrack.DirInput, p.TCPFlags)
+	}
+	c.State = state
+	w.traceConn(&c, d, kind, choice)
+	n := p.IPLen
+	svc.Stats.In(w.id, n)
+	if d != nil {
+		d.Stats.In(w.id, n)
+	}
+	switch c.Method {
+	case conntrack.MethodMasq:
+		return w.natIn(in, i, s, &c)
+	case conntrack.MethodRoute:
+		return w.dr(in, i, s, &c, now)
+	case conntrack.MethodTunnel:
+		return w.tun(in, i, s, &c, now)
+	}
+	return ActDrop, ReasonNoRoute
+}
+
+func (w *Worker) traceConn(c *conntrack.Conn, d *Dest, kind ConnKind, choice Choice) {
+	if w.tracer == nil {
+		return
+	}
+	w.rec.Conn, w.rec.State, w.rec.Dest, w.rec.Real, w.rec.Choice = kind, c.State, d, c.Real, choice
+}
+
+// schedule creates a connection (with persistence) for a packet.
+func (w *Worker) schedule(s *Snapshot, svc *Service, key conntrack.Key, now int64, choice Choice) (conntrack.Conn, conntrack.Status, Choice) {
+	p := &w.p
+	w.ctx = schedCtx{svc: svc, snap: s, in: scheduler.Input{Src: p.Src, Dst: p.Dst, SrcPort: p.SrcPort, Now: now}}
+	cs := conntrack.Service{
+		Proto: svc.Proto, Port: svc.Port, Fwmark: svc.FWMark, OnePacket: svc.OPS,
+	}
+	if svc.Proto == 0 {
+		cs.Proto = p.Proto
+	}
+	if svc.Persistent {
+		cs.PersistTimeout = durationNS(svc.PersistTimeout)
+		if p.IPVersion == 4 {
+			cs.Netmask = prefixMask4(svc.PersistBits)
+		} else {
+			cs.Prefix6 = uint8(svc.PersistBits)
+		}
+	}
+	c, st := w.e.table.Schedule(now, key, &cs, w.pickFn, w.destFn)
+	if choice == 0 {
+		choice = ChoiceScheduler
+		if svc.Persistent && !w.ctx.picked {
+			choice = ChoiceTemplate
+		}
+	}
+	return c, st, choice
+}
+
+// pick runs the service's scheduler (called by conntrack under a shard
+// lock).
+func (w *Worker) pick() (conntrack.Target, bool) {
+	w.ctx.picked = true
+	d, ok := w.ctx.svc.Sched.Pick(&w.ctx.in)
+	if !ok {
+		return conntrack.Target{}, false
+	}
+	return w.target(d.ID)
+}
+
+// dest reports whether a template's real server is still usable.
+func (w *Worker) dest(id scheduler.DestID) (conntrack.Target, bool) {
+	return w.target(id)
+}
+
+func (w *Worker) target(id scheduler.DestID) (conntrack.Target, bool) {
+	d := w.ctx.snap.Dest(id)
+	if d == nil || !d.Available {
+		return conntrack.Target{}, false
+	}
+	m := conntrack.MethodMasq
+	switch d.Method {
+	case MethodDR:
+		m = conntrack.MethodRoute
+	case MethodTUN:
+		m = conntrack.MethodTunnel
+	}
+	return conntrack.Target{Dest: scheduler.Dest{ID: d.ID, Addr: d.Addr, Port: d.Port, Weight: d.Weight}, Method: m}, true
+}
+
+// reply handles a packet that is not to a virtual service: a real
+// server's reply on a NAT connection, or not ours.
+func (w *Worker) reply(in *link.Batch, i int, s *Snapshot, now int64) (Action, Reason) {
+	p := &w.p
+	c, ok := w.e.table.LookupOut(now, p.Proto, p.Src, p.SrcPort, p.Dst, p.DstPort)
+	if !ok || c.Method != conntrack.MethodMasq {
+		return ActPass, 0
+	}
+	frame := in.Frame(i)
+	d := s.Dest(c.Dest)
+	var svc *Service
+	if w.tracer != nil {
+		svc = s.lookup(c.Proto, c.Virtual.Addr(), c.Virtual.Port(), p.IPVersion)
+		w.rec.Service = svc
+	}
+	if p.Proto == ProtoTCP && !header.ValidTCPFlags(p.TCPFlags) {
+		w.traceConn(&c, d, ConnExisting, 0)
+		return ActDrop, Reason(header.BadTCPFlags)
+	}
+	if !p.VerifyL4(frame) {
+		w.traceConn(&c, d, ConnExisting, 0)
+		return ActDrop, Reason(header.BadL4Checksum)
+	}
+	if !p.DecrementTTL(frame) {
+		w.traceConn(&c, d, ConnExisting, 0)
+		return w.timeExceeded(in, i, s, now)
+	}
+	c.State, _ = w.e.table.Update(now, c.Ref, conntrack.DirOutput, p.TCPFlags)
+	w.traceConn(&c, d, ConnExisting, 0)
+	if d != nil {
+		d.Stats.Out(w.id, p.IPLen)
+	}
+	if svc == nil {
+		svc = s.lookup(c.Proto, c.Virtual.Addr(), c.Virtual.Port(), p.IPVersion)
+	}
+	if svc != nil {
+		svc.Stats.Out(w.id, p.IPLen)
+	}
+	j, ok := w.take(in, i)
+	if !ok {
+		return ActDrop, ReasonNoBuffer
+	}
+	out := w.tx.Frame(j)
+	p.SetSrcAddr(out, c.Virtual.Addr())
+	p.SetSrcPort(out, c.Virtual.Port())
+	return w.sendToClient(s, j, c.Client.Addr(), c.Virtual.Addr(), ActReplyNAT, now)
+}
+
+// natIn rewrites a client packet to its real server.
+func (w *Worker) natIn(in *link.Batch, i int, s *Snapshot, c *conntrack.Conn) (Action, Reason) {
+	p := &w.p
+	if c.Real.Addr().Is4() != p.Dst.Is4() {
+		return ActDrop, ReasonNoRoute
+	}
+	j, ok := w.take(in, i)
+	if !ok {
+		return ActDrop, ReasonNoBuffer
+	}
+	out := w.tx.Frame(j)
+	p.SetDstAddr(out, c.Real.Addr())
+	p.SetDstPort(out, c.Real.Port())
+	return w.sendTo(s, j, c.Real.Addr(), w.srcFor(s, c.Real.Addr(), c.Virtual.Addr()), ActNAT, in.Meta[i].Time)
+}
+
+// dr forwards a client packet unchanged to its real server's MAC.
+func (w *Worker) dr(in *link.Batch, i int, s *Snapshot, c *conntrack.Conn, now int64) (Action, Reason) {
+	if w.e.cfg.LinkType != link.Ethernet {
+		return ActDrop, ReasonNoRoute // direct routing needs L2
+	}
+	j, ok := w.take(in, i)
+	if !ok {
+		return ActDrop, ReasonNoBuffer
+	}
+	return w.sendTo(s, j, c.Real.Addr(), w.srcFor(s, c.Real.Addr(), c.Virtual.Addr()), ActDR, now)
+}
+
+// srcFor returns the address the director speaks from toward dst: its own
+// address of that family, else the VIP when of that family.
+func (w *Worker) srcFor(s *Snapshot, dst, vip netip.Addr) netip.Addr {
+	if dst.Is4() {
+		if s.Addr4.IsValid() {
+			return s.Addr4
+		}
+	} else if s.Addr6.IsValid() {
+		return s.Addr6
+	}
+	if vip.Is4() == dst.Is4() {
+		return vip
+	}
+	return netip.Addr{}
+}
+
+// take moves input frame i into the transmit batch without copying when
+// its buffer is a full-size one (so the transmit batch only ever holds
+// full-size buffers), else by copying, and returns its index there.
+func (w *Worker) take(in *link.Batch, i int) (int, bool) {
+	tx := w.tx
+	j := tx.N
+	if j >= tx.Cap() {
+		return 0, false
+	}
+	if cap(in.Bufs[i]) >= link.Headroom+link.MaxFrame && in.Off[i] >= link.Headroom {
+		tx.Bufs[j], in.Bufs[i] = in.Bufs[i], tx.Bufs[j]
+		tx.Off[j], in.Off[i] = in.Off[i], link.Headroom
+		tx.Len[j] = in.Len[i]
+		in.Len[i] = 0
+	} else {
+		tx.Off[j] = link.Headroom
+		tx.Len[j] = copy(tx.Bufs[j][link.Headroom:link.Headroom+link.MaxFrame], in.Frame(i))
+	}
+	tx.Meta[j] = link.Meta{Time: in.Meta[i].Time}
+	tx.N++
+	return j, true
+}
+
+// alloc returns a free transmit buffer for a frame the director
+// originates.
+func (w *Worker) alloc(now int64) (int, []byte, bool) {
+	tx := w.tx
+	j := tx.N
+	if j >= tx.Cap() {
+		return 0, nil, false
+	}
+	tx.Off[j] = link.Headroom
+	tx.Meta[j] = link.Meta{Time: now}
+	return j, tx.Bufs[j][link.Headroom : link.Headroom+link.MaxFrame], true
+}
+
+// commit adds the frame alloc returned, of n bytes.
+func (w *Worker) commit(j, n int) {
+	w.tx.Len[j] = n
+	w.tx.N = j + 1
+}
+
+// sendTo addresses transmit frame j to the neighbour ip (Ethernet), or
+// parks it until ip resolves, asking for it from src.
+func (w *Worker) sendTo(s *Snapshot, j int, ip, src netip.Addr, act Action, now int64) (Action, Reason) {
+	if w.e.cfg.LinkType != link.Ethernet {
+		return act, 0
+	}
+	out := w.tx.Frame(j)
+	if mac, ok := w.e.neigh.lookup(ip); ok {
+		copy(out[0:6], mac[:])
+		copy(out[6:12], s.MAC[:])
+		return act, 0
+	}
+	return w.park(s, j, ip, src, act, now)
+}
+
+// sendToClient addresses frame j to a client: its static neighbour entry,
+// else the MAC its connection arrived from, else resolution.
+func (w *Worker) sendToClient(s *Snapshot, j int, client, src netip.Addr, act Action, now int64) (Action, Reason) {
+	if w.e.cfg.LinkType != link.Ethernet {
+		return act, 0
+	}
+	if _, ok := w.e.neigh.lookup(client); !ok {
+		if mac, ok := w.e.clients.load(client); ok {
+			out := w.tx.Frame(j)
+			copy(out[0:6], mac[:])
+			copy(out[6:12], s.MAC[:])
+			return act, 0
+		}
+	}
+	return w.sendTo(s, j, client, src, act, now)
+}
+
+// park takes frame j back out of the transmit batch and queues it until ip
+// resolves; the first frame (and one per retry interval) sends a request.
+func (w *Worker) park(s *Snapshot, j int, ip, src netip.Addr, act Action, now int64) (Action, Reason) {
+	frame := w.tx.Frame(j)
+	w.tx.N = j // frame j was the last one added
+	copy(frame[6:12], s.MAC[:])
+	ask, ok := w.e.neigh.queue(ip, frame, now, act)
+	if !ok {
+		return ActDrop, ReasonNeighQueueFull
+	}
+	if ask && src.IsValid() {
+		w.solicit(s, ip, src, now)
+	}
+	return ActARPRequest, 0
+}
+
+// ICMP rate limiting: a token bucket on the worker's clock, like the
+// kernel's icmp_ratelimit (per worker, so no shared state).
+type tokenBucket struct {
+	tokens int64 // scaled by 1e9
+	last   int64
+}
+
+func (b *tokenBucket) allow(now int64, rate int) bool {
+	max := int64(rate) * 1_000_000_000
+	if b.last == 0 {
+		b.tokens = max
+	} else if now > b.last {
+		b.tokens += (now - b.last) * int64(rate)
+		if b.tokens > max {
+			b.tokens = max
+		}
+	}
+	b.last = now
+	if b.tokens < 1_000_000_000 {
+		return false
+	}
+	b.tokens -= 1_000_000_000
+	return true
+}
+
+// noDest answers a packet no real server can take with ICMP port
+// unreachable (ip_vs_leave), rate-limited, and drops it.
+func (w *Worker) noDest(in *link.Batch, i int, s *Snapshot, now int64) (Action, Reason) {
+	if w.sendICMP(in, i, s, icmpPortUnreachable, 0, now) {
+		return ActICMP, ReasonNoDest
+	}
+	return ActDrop, ReasonNoDest
+}
+
+// timeExceeded answers a packet whose TTL ran out and drops it.
+func (w *Worker) timeExceeded(in *link.Batch, i int, s *Snapshot, now int64) (Action, Reason) {
+	if w.sendICMP(in, i, s, icmpTimeExceeded, 0, now) {
+		return ActICMP, ReasonTTLExceeded
+	}
+	return ActDrop, ReasonTTLExceeded
+}
+
+// sendICMP originates an ICMP error about input frame i back to its
+// sender.
+func (w *Worker) sendICMP(in *link.Batch, i int, s *Snapshot, kind icmpKind, mtu int, now int64) bool {
+	if !w.icmp.allow(now, s.ICMPRate) {
+		return false
+	}
+	p := &w.p
+	src := w.srcFor(s, p.Src, p.Dst)
+	if !src.IsValid() {
+		return false
+	}
+	j, buf, ok := w.alloc(now)
+	if !ok {
+		return false
+	}
+	n := buildICMPError(buf, w.e.cfg.LinkType, p, in.Frame(i), kind, src, mtu, s.MAC)
+	if n == 0 {
+		return false
+	}
+	w.commit(j, n)
+	// The error goes back where the packet came from: its source MAC.
+	if w.e.cfg.LinkType == link.Ethernet {
+		out := w.tx.Frame(j)
+		copy(out[0:6], p.SrcMAC[:])
+	}
+	return true
+}
