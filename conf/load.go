@@ -2,6 +2,8 @@ package conf
 
 import (
 	"bytes"
+	"cmp"
+	"slices"
 	"io/fs"
 	"os"
 	"regexp"
@@ -19,13 +21,13 @@ type Options struct {
 // content, and compiles it. The Config is never nil; check HasErrors on
 // the problems before using it.
 func Load(fsys fs.FS, name string) (*Config, []Problem) {
-	return LoadWith(fsSource{fsys}, name, Options{ConfigID: hostConfigID()})
+	return LoadWith(fsSource{fsys}, name, Options{ConfigID: HostConfigID()})
 }
 
 // LoadFile is Load from the operating system's file system; paths in
 // problems are as given.
 func LoadFile(name string) (*Config, []Problem) {
-	return LoadWith(osSource{}, name, Options{ConfigID: hostConfigID()})
+	return LoadWith(osSource{}, name, Options{ConfigID: HostConfigID()})
 }
 
 // Source is where configuration files come from: FS(fsys) or OS().
@@ -73,9 +75,9 @@ func ParseWith(src Source, name string, opts Options) (*Config, []Problem) {
 	return cfg, probs
 }
 
-// hostConfigID is keepalived's default config-id: the host name up to the
+// HostConfigID is keepalived's default config-id: the host name up to the
 // first dot.
-func hostConfigID() string {
+func HostConfigID() string {
 	h, err := os.Hostname()
 	if err != nil {
 		return ""
@@ -115,4 +117,12 @@ func Detect(src []byte) Format {
 		return FormatKeepalived
 	}
 	return FormatKeepalived
+}
+
+// SortProblems orders problems by file, line and column, keeping the order
+// of problems at the same position.
+func SortProblems(ps []Problem) {
+	slices.SortStableFunc(ps, func(a, b Problem) int {
+		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
+	})
 }

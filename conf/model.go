@@ -31,8 +31,12 @@ type Pos struct {
 	Col  int
 }
 
-// String returns "file:line:col".
+// String returns "file:line:col", or just "file" when the line is not
+// known (a file that cannot be read).
 func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
 	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
 }
 
