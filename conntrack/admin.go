@@ -13,7 +13,7 @@ import (
 const sweepChunk = 256
 
 // Sweep examines up to budget slots, continuing where the previous call
-// stopped and visiting shards in turn, and removes the entries whose timer
+// stopped and visiting shards in turn (at most one full pass per call), and removes the entries whose timer
 // has run out (templates that still control connections are re-armed in
 // 60 s steps instead). It returns the number of entries removed. The
 // director calls it periodically; replay calls it from capture time. Lookups
@@ -22,7 +22,7 @@ func (t *Table) Sweep(now int64, budget int) int {
 	t.sweepMu.Lock()
 	defer t.sweepMu.Unlock()
 	removed := 0
-	for budget > 0 {
+	for wraps := 0; budget > 0 && wraps <= len(t.shards); {
 		s := &t.shards[t.sweepShard]
 		s.mu.Lock()
 		n := min(budget, sweepChunk)
@@ -45,6 +45,7 @@ func (t *Table) Sweep(now int64, budget int) int {
 		budget -= max(done, 1)
 		if atEnd {
 			t.sweepShard = (t.sweepShard + 1) % len(t.shards)
+			wraps++
 		}
 	}
 	return removed

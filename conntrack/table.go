@@ -742,6 +742,11 @@ func (t *Table) evictClassLocked(e *entry, now int64) int {
 // packet.
 const noVictimHold = int64(time.Second)
 
+// evictLookAhead is how many more slots the eviction scan examines after
+// finding a victim of the wanted class, in case an already expired entry
+// (which costs nothing to reclaim) is close by.
+const evictLookAhead = 32
+
 // allocLocked returns a free slot, reclaiming an expired entry or evicting
 // one if the shard is full; ok is false when nothing may be evicted.
 func (t *Table) allocLocked(s *shard, now int64) (uint32, bool) {
@@ -774,7 +779,12 @@ func (t *Table) allocLocked(s *shard, now int64) (uint32, bool) {
 	}
 	best := [evNever]int{-1, -1, -1, -1}
 	victim, class := -1, evNever
+	lookAhead := -1 // after a target-class find: slots left to look for an expired entry
 	for range s.hi {
+		if lookAhead == 0 {
+			break
+		}
+		lookAhead--
 		slot := s.evictCur
 		if s.evictCur++; s.evictCur >= s.hi {
 			s.evictCur = 0
@@ -784,9 +794,13 @@ func (t *Table) allocLocked(s *shard, now int64) (uint32, bool) {
 			continue
 		}
 		c := t.evictClassLocked(e, now)
-		if c <= target {
+		if c == evExpired {
 			victim, class = int(slot), c
 			break
+		}
+		if c <= target && victim < 0 {
+			victim, class = int(slot), c
+			lookAhead = evictLookAhead
 		}
 		if c < evNever && best[c] < 0 {
 			best[c] = int(slot)
