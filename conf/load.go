@@ -3,10 +3,10 @@ package conf
 import (
 	"bytes"
 	"cmp"
-	"slices"
 	"io/fs"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 )
 
