@@ -384,7 +384,7 @@ func (r *reader) substitute(at Pos, s string, depth int) string {
 			continue
 		}
 		var name string
-		end := i + 1
+		var end int
 		if strings.HasPrefix(s[i+1:], "{") {
 			c := strings.IndexByte(s[i+2:], '}')
 			if c < 0 {
@@ -521,9 +521,6 @@ func tokenize(at Pos, s string) []token {
 	}
 	return toks
 }
-
-// leadingSpaceOffset is the column offset of the first non-blank of s.
-func leadingSpaceOffset(s string) int { return len(s) - len(strings.TrimLeft(s, " \t")) }
 
 // shellWords splits the argument text of a script keyword the way
 // keepalived's quoted-keyword parser does: ' and " both quote, adjacent
