@@ -34,6 +34,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "conf":
 		return cmdConf(args[1:], stdout, stderr)
+	case "replay":
+		return cmdReplay(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "uvs: unknown command %q\n\n%s", args[0], usage)
 		return 2
