@@ -152,7 +152,9 @@ func addr(s string) netip.Addr { return netip.MustParseAddr(s) }
 // any decode failure or checksum mismatch it reports.
 func gopacketChecksums(frame []byte, first gopacket.LayerType) error {
 	pkt := gopacket.NewPacket(frame, first, gopacket.Default)
-	if el := pkt.ErrorLayer(); el != nil {
+	// An application payload gopacket cannot parse (port 53 that is not
+	// DNS) is not our concern once the transport layer decoded.
+	if el := pkt.ErrorLayer(); el != nil && pkt.TransportLayer() == nil {
 		return fmt.Errorf("gopacket decode: %v", el.Error())
 	}
 	// Each L4 layer's pseudo-header comes from the nearest IP layer before
