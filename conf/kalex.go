@@ -243,7 +243,9 @@ func isIncludeWord(w string) bool {
 
 // include handles `include[rmwba] PATTERN`.
 func (r *reader) include(name string, at Pos, word, rest string) {
-	toks := tokenize(at, rest)
+	argAt := at
+	argAt.Col += len(word)
+	toks := tokenize(argAt, rest)
 	if len(toks) == 0 {
 		r.errorf(at, "%s: missing file name", word)
 		return
@@ -453,6 +455,7 @@ func (r *reader) splitBraces(at Pos, line string) {
 	start := 0
 	inQ := false
 	emit := func(s string, off int) {
+		off += len(s) - len(strings.TrimLeft(s, " \t"))
 		s = strings.TrimSpace(s)
 		if s == "" {
 			return
