@@ -83,9 +83,9 @@ func (t *Table) Stats() Stats {
 		st.Expired += s.expired
 		st.Evicted += s.evicted
 		st.Refused += s.refused
-		st.Capacity += int64(len(s.ents))
 		s.mu.Unlock()
 	}
+	st.Capacity = t.maxConns
 	return st
 }
 

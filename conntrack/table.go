@@ -78,9 +78,9 @@ type Config struct {
 	// Required, 1..MaxMaxConns.
 	MaxConns int
 	// Shards is the number of independently locked shards, rounded down to a
-	// power of two; 0 picks one per 8192 entries, at most 256. The bound is
-	// enforced per shard (MaxConns is split evenly), so with several shards
-	// eviction starts when one shard is full.
+	// power of two; 0 picks one per 8192 entries, at most 256. MaxConns is
+	// enforced table-wide; each shard's slab has 1/16 headroom over an even
+	// split, and an insert that needs room evicts within its own shard.
 	Shards int
 	// Seed keys the hash. 0 draws a random seed; replay sets a fixed one so
 	// that eviction order (which follows slot order) is reproducible.
@@ -186,6 +186,9 @@ type Table struct {
 
 	timeouts [numStates]atomic.Uint32 // milliseconds
 
+	maxConns int64
+	live     atomic.Int64 // entries plus reservations, bounded by maxConns
+
 	sweepMu    sync.Mutex
 	sweepShard int // guarded by sweepMu
 
@@ -227,18 +230,17 @@ func New(cfg Config) (*Table, error) {
 		t.seed = binary.LittleEndian.Uint64(b[:]) | 1
 	}
 	t.shardShift = 64 - uint(bits.Len(uint(n))-1)
-	per := cfg.MaxConns / n
-	extra := cfg.MaxConns % n
-	maxPer := per
-	if extra > 0 {
-		maxPer++
+	t.maxConns = int64(cfg.MaxConns)
+	// Each shard's slab has headroom over an even split, so that uneven
+	// hashing does not fill a shard before the table is full (at 10M entries
+	// and 256 shards the headroom is about 12 standard deviations).
+	per := (cfg.MaxConns + n - 1) / n
+	if n > 1 {
+		per += per/16 + 64
 	}
-	t.strideBits = uint(bits.Len(uint(maxPer - 1)))
+	t.strideBits = uint(bits.Len(uint(per - 1)))
 	for i := range t.shards {
 		c := per
-		if i < extra {
-			c++
-		}
 		nb := 16
 		for nb < c {
 			nb <<= 1
@@ -679,6 +681,7 @@ func (t *Table) removeLocked(s *shard, slot, prev, b uint32, why int) {
 		atomic.AddUint32(&t.templateEntry(e.control-1).ctl, ^uint32(0))
 	}
 	s.live--
+	t.live.Add(-1)
 	switch why {
 	case remExpired:
 		s.expired++
@@ -747,18 +750,50 @@ const noVictimHold = int64(time.Second)
 // (which costs nothing to reclaim) is close by.
 const evictLookAhead = 32
 
-// allocLocked returns a free slot, reclaiming an expired entry or evicting
-// one if the shard is full; ok is false when nothing may be evicted.
+// allocLocked reserves room for one entry in the table-wide bound and
+// returns a free slot of shard s, reclaiming an expired entry or evicting one
+// of s when the table or the shard's slab is full; ok is false when nothing
+// in s may be evicted.
 func (t *Table) allocLocked(s *shard, now int64) (uint32, bool) {
+	// Reserve a place in the bound. Another worker may take the place an
+	// eviction just made, so try a few times before refusing.
+	for attempt := 0; ; attempt++ {
+		cur := t.live.Load()
+		if cur < t.maxConns {
+			if t.live.CompareAndSwap(cur, cur+1) {
+				break
+			}
+			continue
+		}
+		if attempt >= maxEvictAttempts || !t.evictLocked(s, now) {
+			return 0, false
+		}
+	}
+	if s.free == 0 && int(s.hi) == len(s.ents) {
+		// The slab is full although the table is not (uneven hashing): make
+		// room here. The victim's removal releases its own reservation.
+		if !t.evictLocked(s, now) {
+			t.live.Add(-1)
+			return 0, false
+		}
+	}
 	if s.free != 0 {
 		slot := s.free - 1
 		s.free = s.ents[slot].next
 		return slot, true
 	}
-	if int(s.hi) < len(s.ents) {
-		s.hi++
-		return s.hi - 1, true
-	}
+	s.hi++
+	return s.hi - 1, true
+}
+
+// maxEvictAttempts bounds how many entries one insert may evict when other
+// workers keep taking the room it makes.
+const maxEvictAttempts = 3
+
+// evictLocked removes one entry of s to make room: an expired one if close
+// at hand, else by class (half-open, then closing, then idle). It reports
+// false if s holds nothing evictable.
+func (t *Table) evictLocked(s *shard, now int64) bool {
 	var ho, cl int32
 	for st := StateNone; st <= StateSynAck; st++ {
 		switch {
@@ -775,7 +810,7 @@ func (t *Table) allocLocked(s *shard, now int64) (uint32, bool) {
 	case cl > 0:
 		target = evClosing
 	case now < s.noVictimUntil:
-		return 0, false
+		return false
 	}
 	best := [evNever]int{-1, -1, -1, -1}
 	victim, class := -1, evNever
@@ -816,16 +851,14 @@ func (t *Table) allocLocked(s *shard, now int64) (uint32, bool) {
 	}
 	if victim < 0 {
 		s.noVictimUntil = now + noVictimHold
-		return 0, false
+		return false
 	}
 	why := remEvicted
 	if class == evExpired {
 		why = remExpired
 	}
 	t.unlinkRemoveLocked(s, uint32(victim), why)
-	slot := s.free - 1
-	s.free = s.ents[slot].next
-	return slot, true
+	return true
 }
 
 // newEntry describes an entry to insert.

@@ -106,6 +106,22 @@ func TestEviction(t *testing.T) {
 	}
 }
 
+// TestBoundAcrossShards checks that MaxConns is exact with several shards.
+func TestBoundAcrossShards(t *testing.T) {
+	const max = 1000
+	tb := newTable(t, Config{MaxConns: max, Shards: 8})
+	rs := target(1, "192.168.1.11", 80, MethodRoute)
+	for i := range max {
+		establish(t, tb, 0, key(ProtoTCP, fmt.Sprintf("203.0.%d.%d", i/250, i%250), 1000, "10.0.0.1", 80), rs)
+	}
+	if _, s := tb.Schedule(0, key(ProtoTCP, "198.51.100.1", 1, "10.0.0.1", 80), &Service{Proto: ProtoTCP, Port: 80}, fixed(rs), noDest); s != StatusRefused {
+		t.Fatalf("Schedule into a full table = %v, want refused", s)
+	}
+	if st := tb.Stats(); st.Entries != max || st.Refused != 1 || st.Capacity != max {
+		t.Fatalf("Stats() = %+v, want %d entries, 1 refused", st, max)
+	}
+}
+
 func TestEvictionPrefersExpiredAndKeepsControllingTemplates(t *testing.T) {
 	tb := newTable(t, Config{MaxConns: 3})
 	p := threeReals()

@@ -1,0 +1,157 @@
+package conntrack
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/uvslb/uvs/scheduler"
+)
+
+// benchKey is the j-th distinct IPv4 client key: 16 client ports per
+// client address under 10.0.0.0/8, all to one VIP.
+func benchKey(j uint64) Key {
+	var a [4]byte
+	binary.BigEndian.PutUint32(a[:], 0x0a000000+uint32(j>>4))
+	return Key{Proto: ProtoTCP, CAddr: netip.AddrFrom4(a), CPort: 1024 + uint16(j&15),
+		VAddr: netip.AddrFrom4([4]byte{192, 0, 2, 1}), VPort: 80}
+}
+
+// spread visits 0..n-1 in a scattered order (a multiplicative step), so that
+// successive operations hit unrelated cache lines.
+func spread(i, n uint64) uint64 { return (i * 0x9E3779B97F4A7C15 >> 11) % n }
+
+type benchState struct {
+	tb     *Table
+	refs   []Ref
+	n      uint64
+	nextID uint64 // next fresh key index
+	bytes  float64
+}
+
+func buildBench(b *testing.B, n int) *benchState {
+	b.Helper()
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	tb, err := New(Config{MaxConns: n, Seed: 7})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tg := Target{Dest: scheduler.Dest{ID: 1, Addr: netip.AddrFrom4([4]byte{192, 168, 1, 11}), Port: 80, Weight: 1}, Method: MethodMasq}
+	pick := func() (Target, bool) { return tg, true }
+	svc := &Service{Proto: ProtoTCP, Port: 80}
+	refs := make([]Ref, n)
+	for j := range uint64(n) {
+		c, st := tb.Schedule(0, benchKey(j), svc, pick, nil)
+		if st != StatusCreated {
+			b.Fatalf("Schedule(%d) = %v", j, st)
+		}
+		tb.Update(0, c.Ref, DirInput, fSYN)
+		tb.Update(0, c.Ref, DirInput, fACK)
+		refs[j] = c.Ref
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	refBytes := float64(n) * 8
+	return &benchState{tb: tb, refs: refs, n: uint64(n), nextID: uint64(n),
+		bytes: (float64(after.HeapAlloc) - float64(before.HeapAlloc) - refBytes) / float64(n)}
+}
+
+// BenchmarkTable measures lookups, updates and inserts on a table holding
+// 1k, 1M and 10M ESTABLISHED IPv4 connections, plus heap bytes per entry and
+// the GC pause with the table live. The 10M size is skipped under -short.
+func BenchmarkTable(b *testing.B) {
+	sizes := []struct {
+		name string
+		n    int
+	}{{"1k", 1 << 10}, {"1M", 1 << 20}, {"10M", 10_000_000}}
+	for _, sz := range sizes {
+		if sz.n > 1<<20 && testing.Short() {
+			b.Logf("skipping %s under -short", sz.name)
+			continue
+		}
+		st := buildBench(b, sz.n)
+		tb := st.tb
+		now := int64(time.Second)
+		b.Run("LookupHit/"+sz.name, func(b *testing.B) {
+			b.ReportMetric(st.bytes, "heapB/entry")
+			for i := range uint64(b.N) {
+				if _, ok := tb.Lookup(now, benchKey(spread(i, st.n))); !ok {
+					b.Fatal("miss")
+				}
+			}
+		})
+		b.Run("LookupMiss/"+sz.name, func(b *testing.B) {
+			for i := range uint64(b.N) {
+				k := benchKey(spread(i, st.n))
+				k.VPort = 81
+				if _, ok := tb.Lookup(now, k); ok {
+					b.Fatal("hit")
+				}
+			}
+		})
+		b.Run("Update/"+sz.name, func(b *testing.B) {
+			for i := range uint64(b.N) {
+				if _, ok := tb.Update(now, st.refs[spread(i, st.n)], DirInput, fACK); !ok {
+					b.Fatal("stale")
+				}
+			}
+		})
+		b.Run("LookupUpdate/"+sz.name, func(b *testing.B) {
+			for i := range uint64(b.N) {
+				c, ok := tb.Lookup(now, benchKey(spread(i, st.n)))
+				if !ok {
+					b.Fatal("miss")
+				}
+				tb.Update(now, c.Ref, DirInput, fACK)
+			}
+		})
+		b.Run("LookupParallel/"+sz.name, func(b *testing.B) {
+			b.RunParallel(func(pb *testing.PB) {
+				i := uint64(0)
+				for pb.Next() {
+					i++
+					tb.Lookup(now, benchKey(spread(i, st.n)))
+				}
+			})
+		})
+		// Insert at steady size: each op expires the oldest entry and
+		// schedules a fresh key into its place.
+		b.Run("ExpireInsert/"+sz.name, func(b *testing.B) {
+			tg := Target{Dest: scheduler.Dest{ID: 1, Addr: netip.AddrFrom4([4]byte{192, 168, 1, 11}), Port: 80, Weight: 1}, Method: MethodMasq}
+			pick := func() (Target, bool) { return tg, true }
+			svc := &Service{Proto: ProtoTCP, Port: 80}
+			for range b.N {
+				slot := st.nextID % st.n
+				tb.Expire(st.refs[slot])
+				c, s := tb.Schedule(now, benchKey(st.nextID), svc, pick, nil)
+				if s != StatusCreated {
+					b.Fatalf("Schedule = %v", s)
+				}
+				st.refs[slot] = c.Ref
+				st.nextID++
+			}
+		})
+		b.Run("GC/"+sz.name, func(b *testing.B) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			for range b.N {
+				runtime.GC()
+			}
+			runtime.ReadMemStats(&after)
+			gcs := float64(after.NumGC - before.NumGC)
+			b.ReportMetric(float64(after.PauseTotalNs-before.PauseTotalNs)/gcs, "pause-ns/gc")
+			var maxPause uint64
+			for i := before.NumGC; i < after.NumGC; i++ {
+				maxPause = max(maxPause, after.PauseNs[(i+255)%256])
+			}
+			b.ReportMetric(float64(maxPause), "max-pause-ns")
+			b.ReportMetric(float64(after.HeapAlloc)/float64(st.n), "heapB/entry")
+		})
+		runtime.KeepAlive(tb)
+	}
+}
