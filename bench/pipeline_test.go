@@ -1,0 +1,206 @@
+package bench
+
+import (
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/uvslb/uvs/conntrack"
+	"github.com/uvslb/uvs/dataplane"
+	"github.com/uvslb/uvs/internal/header"
+	"github.com/uvslb/uvs/internal/link"
+	"github.com/uvslb/uvs/scheduler"
+)
+
+var (
+	dirMAC = dataplane.MAC{2, 0, 0, 0, 0, 2}
+	cliMAC = dataplane.MAC{2, 0, 0, 0, 1, 0x10}
+	rsMAC  = dataplane.MAC{2, 0, 0, 0, 2, 0x21}
+	vip    = netip.MustParseAddr("198.18.0.100")
+	rs     = []netip.Addr{netip.MustParseAddr("198.19.0.2"), netip.MustParseAddr("198.19.0.3")}
+)
+
+// engine builds a NAT (or method m) service VIP:80 with wlc over two real
+// servers and a table of maxConns entries.
+func engine(tb testing.TB, maxConns int, m dataplane.Method, batch int) (*dataplane.Engine, *conntrack.Table) {
+	tb.Helper()
+	table, err := conntrack.New(conntrack.Config{MaxConns: maxConns, Seed: 1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sched, err := scheduler.New("rr", 0, table, scheduler.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc := &dataplane.Service{Proto: dataplane.ProtoTCP, VIP: vip, Port: 80, Family: 4, Sched: sched, SchedName: "rr",
+		Stats: dataplane.NewStats(1), Name: "TCP 198.18.0.100:80"}
+	var l scheduler.List
+	neigh := map[netip.Addr]dataplane.MAC{}
+	for i, a := range rs {
+		d := &dataplane.Dest{ID: scheduler.DestID(i + 1), Addr: a, Port: 80, Weight: 1, Method: m, Stats: dataplane.NewStats(1), Available: true}
+		svc.Dests = append(svc.Dests, d)
+		l.Add(scheduler.Dest{ID: d.ID, Addr: a, Port: 80, Weight: 1})
+		sched.Update(l.Dests())
+		neigh[a] = rsMAC
+	}
+	snap, err := dataplane.NewSnapshot(dataplane.Options{MAC: dirMAC, Addr4: netip.MustParseAddr("198.19.0.1")}, []*dataplane.Service{svc}, nil, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e := dataplane.NewEngine(dataplane.Config{Table: table, Workers: 1, LinkType: link.Ethernet, Neighbours: neigh, BatchSize: batch})
+	e.Swap(snap)
+	return e, table
+}
+
+// template returns a TCP/IPv4 frame from 10.x client to the VIP.
+func template(tb testing.TB, flags string) []byte {
+	tb.Helper()
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.IP{198, 18, 1, 1}, DstIP: vip.AsSlice(), Flags: layers.IPv4DontFragment}
+	tcp := &layers.TCP{SrcPort: 1024, DstPort: 80, Seq: 1, Window: 65535, SYN: flags == "S", ACK: flags == "A"}
+	tcp.SetNetworkLayerForChecksum(ip)
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+		&layers.Ethernet{SrcMAC: cliMAC[:], DstMAC: dirMAC[:], EthernetType: layers.EthernetTypeIPv4}, ip, tcp); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// clientFrame writes into dst the template with client number i as source
+// (address 198.18.128.0 + i/60000, port 1024 + i%60000), checksums fixed
+// incrementally.
+func clientFrame(dst, tmpl []byte, i int) []byte {
+	dst = append(dst[:0], tmpl...)
+	var p header.Parsed
+	p.Decode(dst, link.Ethernet)
+	var a [4]byte
+	binary.BigEndian.PutUint32(a[:], 0xC6128000+uint32(i/60000))
+	p.SetSrcAddr(dst, netip.AddrFrom4(a))
+	p.SetSrcPort(dst, uint16(1024+i%60000))
+	return dst
+}
+
+// run pushes frames through a worker in batches of len(in.Bufs).
+func run(b *testing.B, w *dataplane.Worker, in *link.Batch, frames [][]byte, now int64) {
+	n := 0
+	for i := 0; i < b.N; {
+		in.N = 0
+		for j := 0; j < in.Cap() && i < b.N; j, i = j+1, i+1 {
+			in.Off[j] = link.Headroom
+			in.Len[j] = copy(in.Bufs[j][link.Headroom:], frames[n])
+			in.Meta[j].Time = now
+			in.N++
+			if n++; n == len(frames) {
+				n = 0
+			}
+		}
+		w.Process(in, nil)
+	}
+}
+
+// BenchmarkEstablishedNAT: an established NAT flow's client packet with
+// 1M connections in the table (the flows are visited in a random-looking
+// order, so table lookups miss the CPU caches as in production).
+func BenchmarkEstablishedNAT1M(b *testing.B) {
+	const conns = 1 << 20
+	e, table := engine(b, conns+conns/4, dataplane.MethodNAT, 32)
+	syn, ack := template(b, "S"), template(b, "A")
+	w := e.Worker(0)
+	in := link.NewBatch(32)
+	now := int64(1e18)
+	frames := make([][]byte, conns)
+	for i := range frames {
+		frames[i] = clientFrame(nil, syn, i)
+	}
+	for i := 0; i < conns; i += 32 {
+		in.N = 0
+		for j := 0; j < 32 && i+j < conns; j++ {
+			in.Off[j] = link.Headroom
+			in.Len[j] = copy(in.Bufs[j][link.Headroom:], frames[i+j])
+			in.Meta[j].Time = now
+			in.N++
+		}
+		w.Process(in, nil)
+	}
+	if st := table.Stats(); st.Entries < conns {
+		b.Fatalf("table holds %d entries, want %d", st.Entries, conns)
+	}
+	// Visit flows with a stride co-prime to the count.
+	order := make([][]byte, 1<<16)
+	for i := range order {
+		order[i] = clientFrame(nil, ack, (i*7919)%conns)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	run(b, w, in, order, now)
+	if d := e.Drops(); d[dataplane.ReasonNoBuffer] != 0 {
+		b.Fatalf("drops: %v", d)
+	}
+}
+
+// BenchmarkNewConnection: a SYN from a new client: lookup miss, scheduler,
+// insert, NAT.
+func BenchmarkNewConnection(b *testing.B) {
+	e, _ := engine(b, 1<<22, dataplane.MethodNAT, 32)
+	syn := template(b, "S")
+	w := e.Worker(0)
+	in := link.NewBatch(32)
+	frames := make([][]byte, 1<<21)
+	for i := range frames {
+		frames[i] = clientFrame(nil, syn, i)
+	}
+	if b.N > len(frames) {
+		b.N = len(frames)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	run(b, w, in, frames, int64(1e18))
+}
+
+// BenchmarkARPReply: an ARP request for the VIP answered.
+func BenchmarkARPReply(b *testing.B) {
+	e, _ := engine(b, 1024, dataplane.MethodNAT, 32)
+	buf := gopacket.NewSerializeBuffer()
+	gopacket.SerializeLayers(buf, gopacket.SerializeOptions{},
+		&layers.Ethernet{SrcMAC: cliMAC[:], DstMAC: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, EthernetType: layers.EthernetTypeARP},
+		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
+			Operation: layers.ARPRequest, SourceHwAddress: cliMAC[:], SourceProtAddress: []byte{198, 18, 1, 1}, DstHwAddress: make([]byte, 6), DstProtAddress: vip.AsSlice()})
+	b.ReportAllocs()
+	b.ResetTimer()
+	run(b, e.Worker(0), link.NewBatch(32), [][]byte{buf.Bytes()}, 1e18)
+}
+
+// BenchmarkICMPErrorTranslation: a "fragmentation needed" from a router
+// about the VIP's packet to a client, translated to the real server (NAT).
+func BenchmarkICMPErrorTranslation(b *testing.B) {
+	e, _ := engine(b, 1024, dataplane.MethodNAT, 32)
+	w := e.Worker(0)
+	in := link.NewBatch(1)
+	syn := clientFrame(nil, template(b, "S"), 0)
+	in.Len[0] = copy(in.Bufs[0][link.Headroom:], syn)
+	in.Meta[0].Time = 1e18
+	in.N = 1
+	w.Process(in, nil)
+	// The quoted packet: VIP:80 → client (what the director sent).
+	quoted := &layers.IPv4{Version: 4, TTL: 63, Protocol: layers.IPProtocolTCP, SrcIP: vip.AsSlice(), DstIP: net.IP{198, 18, 128, 0}}
+	qtcp := &layers.TCP{SrcPort: 80, DstPort: 1024, SYN: true, ACK: true}
+	qtcp.SetNetworkLayerForChecksum(quoted)
+	qb := gopacket.NewSerializeBuffer()
+	gopacket.SerializeLayers(qb, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, quoted, qtcp)
+	buf := gopacket.NewSerializeBuffer()
+	gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+		&layers.Ethernet{SrcMAC: cliMAC[:], DstMAC: dirMAC[:], EthernetType: layers.EthernetTypeIPv4},
+		&layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: net.IP{198, 18, 9, 9}, DstIP: vip.AsSlice()},
+		&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, 4), Seq: 1400},
+		gopacket.Payload(qb.Bytes()[:28]))
+	b.ReportAllocs()
+	b.ResetTimer()
+	run(b, w, link.NewBatch(32), [][]byte{buf.Bytes()}, 1e18)
+	if d := e.Drops(); d != ([dataplane.NumReasons]uint64{}) {
+		b.Fatalf("ICMP error dropped: %v", d)
+	}
+}
