@@ -600,7 +600,7 @@ func (k *compiler) virtualServers(groups map[string]*VirtualServerGroup) {
 		if vs.PersistenceGranularity > maxBits {
 			k.errorf(vs.Pos, "virtual server %s: persistence_granularity /%d is too long for %s", name, vs.PersistenceGranularity, fam)
 		}
-		if vs.PersistenceGranularity == 0 {
+		if vs.PersistenceGranularity == 0 && vs.PersistenceTimeout != 0 {
 			vs.PersistenceGranularity = maxBits
 		}
 		if vs.PersistenceEngine != "" && vs.PersistenceEngine != "sip" {

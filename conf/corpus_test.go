@@ -140,7 +140,7 @@ func TestKeepalivedCorpus(t *testing.T) {
 			}
 			// The TOML means the same: both compile to the same model.
 			Compile(again)
-			if d1, d2 := cfg.Dump(), again.Dump(); !bytes.Equal(d1, d2) && !expectErr {
+			if d1, d2 := cfg.MarshalTOML(), again.MarshalTOML(); !bytes.Equal(d1, d2) && !expectErr {
 				t.Errorf("compiled convert(%s) differs from compiled %s (-keepalived +toml):\n%s", name, name, cmp.Diff(string(d1), string(d2)))
 			}
 		})

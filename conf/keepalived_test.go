@@ -89,9 +89,9 @@ func TestKeepalivedProblems(t *testing.T) {
 		{"includea makes it an error", map[string]string{"main.conf": "includea nothere.conf\n"},
 			"main.conf:1:10: error:", "cannot read nothere.conf"},
 		{"problem in an included file", map[string]string{
-			"main.conf":        "include sub/vs.conf\n",
-			"sub/vs.conf":      "include real.conf\n",
-			"sub/real.conf":    "virtual_server 10.0.0.1 80 {\n  lb_algo nope\n}\n",
+			"main.conf":     "include sub/vs.conf\n",
+			"sub/vs.conf":   "include real.conf\n",
+			"sub/real.conf": "virtual_server 10.0.0.1 80 {\n  lb_algo nope\n}\n",
 		}, "sub/real.conf:2:11: error:", "unknown scheduler 'nope'"},
 		{"missing value", map[string]string{"main.conf": "vrrp_instance V {\n  interface\n}\n"},
 			"main.conf:2:3: error:", "'interface': missing value"},

@@ -663,7 +663,7 @@ type VirtualServer struct {
 	Tunnel
 
 	PersistenceTimeout     time.Duration `toml:"persistence_timeout"`     // 0 = not persistent
-	PersistenceGranularity int           `toml:"persistence_granularity"` // prefix length; Compile: 32/128
+	PersistenceGranularity int           `toml:"persistence_granularity"` // prefix length; Compile: 32/128 when persistent
 	PersistenceEngine      string        `toml:"persistence_engine"`
 
 	Timing

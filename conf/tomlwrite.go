@@ -16,27 +16,30 @@ import (
 // ("6s", "1m30s"). Reading the result with ParseTOML and writing it again
 // gives the same bytes.
 func (c *Config) MarshalTOML() []byte {
-	return c.marshal(false)
+	return c.marshal()
 }
 
-// Dump returns c as TOML like MarshalTOML, but also writes numbers,
-// booleans and durations that are zero, so that after Compile every
-// default is visible. It is for people to read (uvs conf dump).
+// Dump returns c as TOML for people to read (uvs conf dump): after
+// Compile, every default is filled in and shows, except values that are
+// zero (a zero number, false, "0s") unless the model keeps them as
+// explicitly set (pointer fields, which Compile always sets).
 func (c *Config) Dump() []byte {
-	return c.marshal(true)
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# %s as compiled by uvs: defaults filled in; zero values are left out.\n", c.Path)
+	b.Write(c.marshal())
+	return b.Bytes()
 }
 
-func (c *Config) marshal(all bool) []byte {
+func (c *Config) marshal() []byte {
 	var b bytes.Buffer
-	w := &twriter{b: &b, all: all}
+	w := &twriter{b: &b}
 	w.table(reflect.ValueOf(c).Elem(), "", false)
 	return bytes.TrimLeft(b.Bytes(), "\n")
 }
 
-// twriter writes TOML; all also writes zero scalars.
+// twriter writes TOML.
 type twriter struct {
-	b   *bytes.Buffer
-	all bool
+	b *bytes.Buffer
 }
 
 // formatDuration writes d the shortest way time.ParseDuration reads back:
@@ -125,7 +128,7 @@ func (w *twriter) leaf(v reflect.Value) (string, bool) {
 	case t == typDuration:
 		d := time.Duration(v.Int())
 		if d == 0 {
-			return `"0s"`, w.all
+			return "", false
 		}
 		return quote(formatDuration(d)), true
 	case t == typAddr:
@@ -177,17 +180,17 @@ func (w *twriter) leaf(v reflect.Value) (string, bool) {
 		return quote(v.String()), true
 	case t.Kind() == reflect.Bool:
 		if !v.Bool() {
-			return "false", w.all
+			return "", false
 		}
 		return "true", true
 	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
 		if v.Int() == 0 {
-			return "0", w.all
+			return "", false
 		}
 		return strconv.FormatInt(v.Int(), 10), true
 	case t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uint64:
 		if v.Uint() == 0 {
-			return "0", w.all
+			return "", false
 		}
 		return strconv.FormatUint(v.Uint(), 10), true
 	case t.Kind() == reflect.Slice:
@@ -251,7 +254,7 @@ func (w *twriter) table(v reflect.Value, path string, isArray bool) bool {
 		}
 	}
 	var subs bytes.Buffer
-	sw := &twriter{b: &subs, all: w.all}
+	sw := &twriter{b: &subs}
 	for _, name := range order {
 		f := v.FieldByIndex(fields[name])
 		if !isTable(f.Type()) {
@@ -286,7 +289,7 @@ func (w *twriter) table(v reflect.Value, path string, isArray bool) bool {
 // tableWithHeader writes [path] and the table, unless it is empty.
 func (w *twriter) tableWithHeader(v reflect.Value, path string) {
 	var tmp bytes.Buffer
-	tw := &twriter{b: &tmp, all: w.all}
+	tw := &twriter{b: &tmp}
 	if !tw.table(v, path, false) {
 		return
 	}
