@@ -98,8 +98,10 @@ func TestLBLCR(t *testing.T) {
 		{"set min", nil, 2 * time.Second, 2},
 		// 2 oh 256, 3 oh 0: set_min -> 3.
 		{"set min moves", func() { f.set(2, 1, 0, false); f.set(3, 0, 0, false) }, 3 * time.Second, 3},
-		// now = lastmod + 10 min is not after it: no shrink yet.
+		// now = lastmod + 10 min is not after it: no shrink yet, the set
+		// is still {2, 3}.
 		{"no shrink at expiry", nil, 10*time.Minute + time.Second, 3},
+		{"set intact", func() { checkSet(t, v.s, x, []DestID{2, 3}) }, 10*time.Minute + time.Second, 3},
 		// One ns later: set_max({2, 3}) = 2 (oh 256 vs 0) is erased; the
 		// set_min computed before, 3, is returned. Set {3}.
 		{"shrink", nil, 10*time.Minute + time.Second + 1, 3},
@@ -123,15 +125,24 @@ func TestLBLCR(t *testing.T) {
 			t.Fatalf("%s: lblcr.Pick(now %v) = %d, want %d", st.what, st.at, got, st.want)
 		}
 	}
-	s := v.s.(*lblc)
-	b := int(hash32(addrFold(x), lblcTabBits))
-	en := s.buckets[b][s.findLocked(b, x)]
+	checkSet(t, v.s, x, []DestID{2, 1, 3})
+}
+
+// checkSet asserts the members of lblcr's set for dst, front first.
+func checkSet(t *testing.T, s Scheduler, dst netip.Addr, want []DestID) {
+	t.Helper()
+	l := s.(*lblc)
+	b := int(hash32(addrFold(dst), lblcTabBits))
+	i := l.findLocked(b, dst)
+	if i < 0 {
+		t.Fatalf("lblcr: no entry for %v", dst)
+	}
 	var set []DestID
-	for _, d := range en.set {
+	for _, d := range l.buckets[b][i].set {
 		set = append(set, d.ID)
 	}
-	if want := []DestID{2, 1, 3}; !slices.Equal(set, want) {
-		t.Fatalf("lblcr set for %v = %v, want %v", x, set, want)
+	if !slices.Equal(set, want) {
+		t.Fatalf("lblcr set for %v = %v, want %v", dst, set, want)
 	}
 }
 

@@ -199,3 +199,62 @@ func TestMHTooManyDests(t *testing.T) {
 		t.Fatalf("table changed after a rejected Update")
 	}
 }
+
+func TestMHTurns(t *testing.T) {
+	// Weights 1000 and 1: gcd 1, mw 1000, fls(1000) = 10, rshift = 10 -
+	// IP_VS_MH_TAB_BITS (6) = 4. turns: 1000 >> 4 = 62; 1 >> 4 = 0, raised
+	// to 1 because last_weight != 0. A round claims 62 + 1 = 63 slots;
+	// 4093 = 64*63 + 61.
+	for _, tc := range []struct {
+		name       string
+		list       []Dest // kernel order
+		want1000   int
+		want1      int
+		firstOwner DestID
+	}{
+		// [1000, 1]: 64 rounds give 62*64 = 3968 and 64; the 65th round's
+		// 61 slots all go to the first, 1000: 4029 and 64.
+		{"heavy first", []Dest{dest(1, 1000), dest(2, 1)}, 4029, 64, 1},
+		// [1, 1000]: 64 rounds, then 1 claims 1 and 1000 the last 60:
+		// 65 and 4028.
+		{"light first", []Dest{dest(2, 1), dest(1, 1000)}, 4028, 65, 2},
+	} {
+		s := mustNew(t, "mh", 0, newFakeLoad(), Options{})
+		if err := s.Update(tc.list); err != nil {
+			t.Fatalf("Update = %v", err)
+		}
+		count := map[DestID]int{}
+		for _, id := range mhSlots(s) {
+			count[id]++
+		}
+		if count[1] != tc.want1000 || count[2] != tc.want1 {
+			t.Errorf("%s: slots %d (w1000) and %d (w1), want %d and %d", tc.name, count[1], count[2], tc.want1000, tc.want1)
+		}
+	}
+}
+
+func TestMHModelLargeWeights(t *testing.T) {
+	// Weights up to 65535 exercise rshift and turns, which the small
+	// weights of TestMHModel leave at 0 and weight/gcd.
+	r := rand.New(rand.NewPCG(9, 9))
+	for it := range 20 {
+		var list []Dest
+		lw := map[DestID]int32{}
+		for i := range 1 + r.IntN(40) {
+			d := dest(DestID(i+1), int32(r.IntN(65536)))
+			list = append(list, d)
+			lw[d.ID] = d.Weight
+		}
+		s := mustNew(t, "mh", 0, newFakeLoad(), Options{})
+		if err := s.Update(list); err != nil {
+			t.Fatalf("Update = %v", err)
+		}
+		want := mhTableModel(list, lw, 4093, 6)
+		got := mhSlots(s)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("iteration %d: slot %d = %d, model %d; list %v", it, i, got[i], want[i], list)
+			}
+		}
+	}
+}
