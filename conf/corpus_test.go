@@ -146,3 +146,40 @@ func TestKeepalivedCorpus(t *testing.T) {
 		})
 	}
 }
+
+// ldirectordErrors lists the ldirectord corpus files that ldirectord
+// itself rejects (MANIFEST.md there).
+var ldirectordErrors = map[string]bool{
+	"vincentmli-lvsadm/ldirectord.cf": true, // INI-style [section] headers
+}
+
+func TestLdirectordCorpus(t *testing.T) {
+	root := corpusDir(t, "ldirectord-samples")
+	fsys := os.DirFS(root)
+	for _, name := range corpusFiles(t, root) {
+		t.Run(name, func(t *testing.T) {
+			data, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f := Detect(data); f != FormatLdirectord {
+				t.Errorf("Detect(%s) = %v, want ldirectord", name, f)
+			}
+			cfg, probs := LoadWith(FS(fsys), name, Options{})
+			if got, want := HasErrors(probs), ldirectordErrors[name]; got != want {
+				t.Errorf("Load(%s) has errors = %v, want %v; problems:\n%s", name, got, want, strings.Join(problemStrings(probs), "\n"))
+			}
+			parsed, _ := ParseWith(FS(fsys), name, Options{})
+			out := parsed.MarshalTOML()
+			golden(t, filepath.Join("corpus", "ldirectord_"+strings.ReplaceAll(name, "/", "_")+".toml"), out)
+			again, _ := ParseTOML("converted.toml", out)
+			if out2 := again.MarshalTOML(); !bytes.Equal(out, out2) {
+				t.Errorf("convert(convert(%s)) differs from convert(%s) (-first +second):\n%s", name, name, cmp.Diff(string(out), string(out2)))
+			}
+			Compile(again)
+			if d1, d2 := cfg.MarshalTOML(), again.MarshalTOML(); !bytes.Equal(d1, d2) {
+				t.Errorf("compiled convert(%s) differs from compiled %s (-ldirectord +toml):\n%s", name, name, cmp.Diff(string(d1), string(d2)))
+			}
+		})
+	}
+}

@@ -1,12 +1,12 @@
 package conf
 
 // parseLdirectord and parseIPVSRules dispatch to the ldirectord.cf and
-// ipvsadm rules readers.
+// ipvsadm rules readers (ldirectord.go, ipvsadm.go).
 
 func parseLdirectord(name string, src []byte) (*Config, []Problem) {
-	return &Config{Format: FormatLdirectord}, []Problem{problemf(Pos{File: name, Line: 1, Col: 1}, SeverityError, "ldirectord.cf is not supported yet")}
+	return ParseLdirectord(name, src)
 }
 
 func parseIPVSRules(name string, src []byte) (*Config, []Problem) {
-	return &Config{Format: FormatIPVSRules}, []Problem{problemf(Pos{File: name, Line: 1, Col: 1}, SeverityError, "ipvsadm rules are not supported yet")}
+	return ParseIPVSRules(name, src)
 }

@@ -88,30 +88,27 @@ func HostConfigID() string {
 
 var (
 	// Read-only patterns used by Detect.
-	tomlKeyLine    = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\s+=\s`)
-	tomlHeaderLine = regexp.MustCompile(`^\[\[?[A-Za-z0-9_.-]+\]\]?\s*(#.*)?$`)
-	ipvsRuleLine   = regexp.MustCompile(`^(ipvsadm\s+)?-[AaEeDdC]\s`)
-	ldirectordLine = regexp.MustCompile(`^(virtual|checktimeout|negotiatetimeout|connecttimeout|checkinterval|autoreload|logfile|quiescent|emailalert|cleanstop|fallback|fork|supervised|maintenancedir|readdquiescent|callback|failurecount|emailalertfreq|emailalertstatus|smtp|execute)\s*=`)
+	tomlKeyLine    = regexp.MustCompile(`^([A-Za-z0-9_-]+|"[^"]*")(\s*\.\s*([A-Za-z0-9_-]+|"[^"]*"))*\s*=`)
+	tomlHeaderLine = regexp.MustCompile(`^\[\[?\s*[A-Za-z0-9_."-]+\s*\]\]?\s*(#.*)?$`)
 )
 
-// Detect tells the format of a configuration by its content: the first
-// significant line decides. TOML has `[table]` headers and `key = value`
-// lines; ipvsadm rules start with -A/-a; ldirectord.cf has `key=value`
-// directives such as virtual=; everything else is keepalived.conf.
+// Detect tells the format of a configuration by its content. ipvsadm
+// rules start with an ipvsadm command (-A, -a, ...); ldirectord.cf has a
+// virtual= section; TOML's first significant line is a [table] header or
+// a key = value; everything else is keepalived.conf.
 func Detect(src []byte) Format {
+	switch {
+	case LooksLikeIPVSRules(src):
+		return FormatIPVSRules
+	case LooksLikeLdirectord(src):
+		return FormatLdirectord
+	}
 	for _, line := range bytes.Split(src, []byte("\n")) {
 		s := strings.TrimSpace(string(line))
 		if s == "" || strings.HasPrefix(s, "#") || strings.HasPrefix(s, "!") {
 			continue
 		}
-		switch {
-		case tomlHeaderLine.MatchString(s):
-			return FormatTOML
-		case ipvsRuleLine.MatchString(s):
-			return FormatIPVSRules
-		case ldirectordLine.MatchString(s):
-			return FormatLdirectord
-		case tomlKeyLine.MatchString(s):
+		if tomlHeaderLine.MatchString(s) || tomlKeyLine.MatchString(s) {
 			return FormatTOML
 		}
 		return FormatKeepalived
