@@ -32,6 +32,9 @@ import (
 // ldirectord has no limit; 4096 is far beyond any real pool.
 const ldMaxRange = 4096
 
+// ldMaxReals bounds the real servers of one file, whatever the ranges.
+const ldMaxReals = 1 << 16
+
 // ldTabWidth is what ldirectord replaces each tab with (s/\t/    /g) before
 // testing a section line for indentation.
 const ldTabWidth = 4
@@ -80,16 +83,15 @@ type ldFallback struct {
 
 // ldReal is one real server (ranges are already expanded).
 type ldReal struct {
-	addr      netip.Addr
-	port      uint16
-	method    string // gate, masq or ipip
-	weight    uint64
-	request   ldStr
-	receive   ldStr
-	lower     ldInt // l:N, ipvsadm -y
-	upper     ldInt // u:N, ipvsadm -x
-	pos       ldPos
-	rangeFrom bool // part of an A->B range
+	addr    netip.Addr
+	port    uint16
+	method  string // gate, masq or ipip
+	weight  uint64
+	request ldStr
+	receive ldStr
+	lower   ldInt // l:N, ipvsadm -y
+	upper   ldInt // u:N, ipvsadm -x
+	pos     ldPos
 }
 
 // ldVirtual is one virtual= or virtual6= section.
@@ -136,6 +138,7 @@ type ldVirtual struct {
 	comment          ldStr
 
 	reals []ldReal
+	seen  map[netip.AddrPort]int // real servers already in reals, by line
 }
 
 // ldGlobals holds the global directives.
@@ -163,6 +166,7 @@ type ldFile struct {
 type ldParser struct {
 	f     ldFile
 	lines []string
+	reals int // real servers so far, in all sections
 }
 
 func (p *ldParser) errorf(pos ldPos, format string, args ...any) {
@@ -1176,7 +1180,7 @@ func (p *ldParser) real(v *ldVirtual, val string, pos ldPos) {
 	}
 
 	if host2 == "" {
-		p.addReal(v, r)
+		p.addReal(v, r, true)
 		return
 	}
 	last, ok := p.ldAddr(host2, v.v6, "real server (end of range)", pos)
@@ -1196,14 +1200,20 @@ func (p *ldParser) real(v *ldVirtual, val string, pos ldPos) {
 		p.errorf(pos, "range %s->%s has %d addresses; uvs allows at most %d in one range", first, last, uint64(b-a)+1, ldMaxRange)
 		return
 	}
+	dups := 0
 	for x := a; ; x++ {
 		rr := r
 		rr.addr = ldV4FromInt(x)
-		rr.rangeFrom = true
-		p.addReal(v, rr)
-		if x == b {
+		dup, ok := p.addReal(v, rr, false)
+		if dup {
+			dups++
+		}
+		if !ok || x == b {
 			break
 		}
+	}
+	if dups > 0 {
+		p.warnf(pos, "%d real servers of range %s->%s are already defined and ignored: ipvsadm refuses them (Destination already exists)", dups, first, last)
 	}
 }
 
@@ -1242,28 +1252,40 @@ func ldV4FromInt(x uint32) netip.Addr {
 
 // addReal appends r unless the same address and port is already in v;
 // ipvsadm would refuse the second one ("Destination already exists"), so
-// ldirectord effectively ignores it.
-func (p *ldParser) addReal(v *ldVirtual, r ldReal) {
-	for _, o := range v.reals {
-		if o.addr == r.addr && o.port == r.port {
-			p.warnf(r.pos, "duplicate real server %s (first at line %d) ignored: ipvsadm refuses it (Destination already exists)", netip.AddrPortFrom(r.addr, r.port), o.pos.line)
-			return
+// ldirectord effectively ignores it. dup reports such a duplicate (warned
+// about when warnDup is set); ok is false once the file has reached
+// ldMaxReals.
+func (p *ldParser) addReal(v *ldVirtual, r ldReal, warnDup bool) (dup, ok bool) {
+	key := netip.AddrPortFrom(r.addr, r.port)
+	if line, seen := v.seen[key]; seen {
+		if warnDup {
+			p.warnf(r.pos, "duplicate real server %s (first at line %d) ignored: ipvsadm refuses it (Destination already exists)", key, line)
 		}
+		return true, true
 	}
+	if p.reals >= ldMaxReals {
+		p.errorf(r.pos, "too many real servers: uvs reads at most %d from one file", ldMaxReals)
+		return false, false
+	}
+	if v.seen == nil {
+		v.seen = make(map[netip.AddrPort]int)
+	}
+	v.seen[key] = r.pos.line
 	v.reals = append(v.reals, r)
+	p.reals++
+	return false, true
 }
 
 // finishVirtual resolves what needs the final protocol, as
 // _ld_read_config_*_resolve do at the end of a section.
 func (p *ldParser) finishVirtual(v *ldVirtual) {
 	if v.protocol != "fwm" {
-		if n, ok := p.ldPort(v.portStr, v.protocol, "virtual server", v.portPos); ok {
-			v.port = n
-		}
+		n, ok := p.ldPort(v.portStr, v.protocol, "virtual server", v.portPos)
+		v.port = n
 		if !v.serviceSet {
 			v.service = ldServiceByPort(v.port)
 		}
-		if v.port == 0 && !v.persistent.set {
+		if ok && v.port == 0 && !v.persistent.set {
 			p.errorf(v.portPos, "Zero port specified for non-persistent service")
 		}
 	}

@@ -146,8 +146,10 @@ func BenchmarkTable(b *testing.B) {
 			gcs := float64(after.NumGC - before.NumGC)
 			b.ReportMetric(float64(after.PauseTotalNs-before.PauseTotalNs)/gcs, "pause-ns/gc")
 			var maxPause uint64
-			for i := before.NumGC; i < after.NumGC; i++ {
-				maxPause = max(maxPause, after.PauseNs[(i+255)%256])
+			// PauseNs[(k+255)%256] is the pause of GC number k (1-based);
+			// only the last 256 are kept.
+			for k := max(before.NumGC+1, after.NumGC-255); k <= after.NumGC; k++ {
+				maxPause = max(maxPause, after.PauseNs[(k+255)%256])
 			}
 			b.ReportMetric(float64(maxPause), "max-pause-ns")
 			b.ReportMetric(float64(after.HeapAlloc)/float64(st.n), "heapB/entry")

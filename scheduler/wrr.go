@@ -50,7 +50,7 @@ func wrrStep(e []entry, di, mw int32, cl int, cw int32) (pick, ncl int, ncw int3
 	pos := cl
 	for {
 		for i := pos; i < len(e); i++ {
-			if !e[i].c.Overload.Load() && e[i].Weight >= cw {
+			if e[i].Weight >= cw && !e[i].c.Overload.Load() {
 				return i, i + 1, cw
 			}
 			if i+1 == stop {
