@@ -112,7 +112,9 @@ func pickWLC(e []entry) int {
 	loh := int64(e[least].c.Overhead())
 	for i := least + 1; i < len(e); i++ {
 		d := &e[i]
-		if d.c.Overload.Load() {
+		// A weight-0 entry cannot win (loh*0 > doh*lw is false); skipping
+		// it before touching its counters changes nothing.
+		if d.Weight == 0 || d.c.Overload.Load() {
 			continue
 		}
 		doh := int64(d.c.Overhead())
@@ -135,7 +137,7 @@ func pickSED(e []entry) int {
 	loh := sedOverhead(e[least].c)
 	for i := least + 1; i < len(e); i++ {
 		d := &e[i]
-		if d.c.Overload.Load() {
+		if d.Weight == 0 || d.c.Overload.Load() { // weight 0 cannot win, as in wlc
 			continue
 		}
 		doh := sedOverhead(d.c)
@@ -174,7 +176,7 @@ func pickFO(e []entry) int {
 	var hw int32
 	for i := range e {
 		d := &e[i]
-		if !d.c.Overload.Load() && d.Weight > hw {
+		if d.Weight > hw && !d.c.Overload.Load() {
 			h, hw = i, d.Weight
 		}
 	}
@@ -188,7 +190,7 @@ func pickOVF(e []entry) int {
 	for i := range e {
 		d := &e[i]
 		w := d.Weight
-		if d.c.Overload.Load() || d.c.Active.Load() > w || w == 0 {
+		if w == 0 || d.c.Overload.Load() || d.c.Active.Load() > w {
 			continue
 		}
 		if h < 0 || w > e[h].Weight {
