@@ -1,0 +1,154 @@
+package dataplane
+
+import (
+	"net/netip"
+	"sync"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/uvslb/uvs/conntrack"
+	"github.com/uvslb/uvs/internal/link"
+	"github.com/uvslb/uvs/scheduler"
+)
+
+func TestPersistence(t *testing.T) {
+	r := newRig(t, rigOpt{persist: 300e9})
+	rec, _ := r.send(syn(cli, 40000).bytes(t))
+	first := rec.Real
+	if rec.Choice != ChoiceScheduler {
+		t.Fatalf("first connection choice %v, want scheduler", rec.Choice)
+	}
+	for port := uint16(40001); port < 40005; port++ {
+		rec, _ = r.send(syn(cli, port).bytes(t))
+		if rec.Real != first || rec.Choice != ChoiceTemplate {
+			t.Fatalf("connection from port %d went to %v (choice %v), want %v by template", port, rec.Real, rec.Choice, first)
+		}
+	}
+	// Another client is scheduled (rr moves on).
+	rec, _ = r.send(syn(netip.MustParseAddr("198.51.100.77"), 1).bytes(t))
+	if rec.Real == first || rec.Choice != ChoiceScheduler {
+		t.Fatalf("other client went to %v (%v)", rec.Real, rec.Choice)
+	}
+}
+
+func TestFWMarkClassifier(t *testing.T) {
+	table, _ := conntrack.New(conntrack.Config{MaxConns: 64, Shards: 1, Seed: 1})
+	sched, _ := scheduler.New("rr", 0, table, scheduler.Options{})
+	d := &Dest{ID: 1, Addr: rs1, Port: 0, Weight: 1, Method: MethodDR, Stats: NewStats(1), Available: true}
+	sched.Update([]scheduler.Dest{{ID: 1, Addr: rs1, Weight: 1}})
+	svc := &Service{Proto: ProtoTCP, FWMark: 5, Family: 4, Sched: sched, SchedName: "rr", Stats: NewStats(1), Dests: []*Dest{d}, Name: "FWM 5"}
+	marks := []MarkMatch{{Mark: 5, Proto: ProtoTCP, Prefix: netip.MustParsePrefix("198.51.100.96/29"), PortLo: 8000, PortHi: 8099}}
+	snap, err := NewSnapshot(Options{MAC: dirMAC}, []*Service{svc}, marks, []netip.Addr{vip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dst  string
+		port uint16
+		want bool
+	}{{"198.51.100.100", 8080, true}, {"198.51.100.103", 8000, true}, {"198.51.100.100", 80, false}, {"198.51.100.200", 8080, false}} {
+		got := snap.lookup(ProtoTCP, netip.MustParseAddr(tc.dst), tc.port, 4) == svc
+		if got != tc.want {
+			t.Errorf("lookup(TCP %s:%d) found FWM 5 = %v, want %v", tc.dst, tc.port, got, tc.want)
+		}
+	}
+	if snap.lookup(ProtoUDP, vip, 8080, 4) != nil {
+		t.Error("a UDP packet matched a TCP-only mark")
+	}
+	// Through the engine: the DR real server keeps the packet's port.
+	e := NewEngine(Config{Table: table, Workers: 1, LinkType: link.Ethernet, Neighbours: map[netip.Addr]MAC{rs1: rs1MAC}})
+	e.Swap(snap)
+	r := &rig{t: t, e: e, table: table, svc: svc, now: startTime}
+	p := syn(cli, 1234)
+	p.dport = 8080
+	rec, out := r.send(p.bytes(t))
+	if rec.Action != ActDR || rec.Real != netip.AddrPortFrom(rs1, 8080) || len(out) != 1 || rec.Service != svc {
+		t.Fatalf("fwmark DR: action %v real %v service %v, %d out", rec.Action, rec.Real, rec.Service, len(out))
+	}
+}
+
+// TestICMPErrorTranslation: a router's frag-needed about the VIP's reply
+// to a client reaches the real server with the quoted packet rewritten.
+func TestICMPErrorTranslation(t *testing.T) {
+	r := newRig(t, rigOpt{})
+	r.send(syn(cli, 40000).bytes(t))
+	quoted := &layers.IPv4{Version: 4, TTL: 63, Protocol: layers.IPProtocolTCP, SrcIP: vip.AsSlice(), DstIP: cli.AsSlice()}
+	qtcp := &layers.TCP{SrcPort: 80, DstPort: 40000, SYN: true, ACK: true}
+	qtcp.SetNetworkLayerForChecksum(quoted)
+	qb := gopacket.NewSerializeBuffer()
+	gopacket.SerializeLayers(qb, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, quoted, qtcp)
+	buf := gopacket.NewSerializeBuffer()
+	router := netip.MustParseAddr("198.51.100.1")
+	gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+		&layers.Ethernet{SrcMAC: cliMAC[:], DstMAC: dirMAC[:], EthernetType: layers.EthernetTypeIPv4},
+		&layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: router.AsSlice(), DstIP: vip.AsSlice()},
+		&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, 4), Seq: 1400},
+		gopacket.Payload(qb.Bytes()[:28]))
+	rec, out := r.send(buf.Bytes())
+	if rec.Action != ActICMP || rec.Conn != ConnExisting || len(out) != 1 {
+		t.Fatalf("ICMP error: action %v reason %v conn %v, %d out", rec.Action, rec.Reason, rec.Conn, len(out))
+	}
+	pk := verify(t, out[0])
+	ip := pk.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	if !ip.DstIP.Equal(rs2.AsSlice()) {
+		t.Fatalf("ICMP error sent to %v, want %v", ip.DstIP, rs2)
+	}
+	inner := pk.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4).Payload
+	if got := netip.AddrFrom4([4]byte(inner[12:16])); got != rs2 || inner[20] != 0x1f || inner[21] != 0x90 {
+		t.Fatalf("quoted source %v:%d, want %v:8080", got, int(inner[20])<<8|int(inner[21]), rs2)
+	}
+}
+
+// TestWorkersConcurrent runs two workers on one engine while the
+// snapshot is swapped (run with -race).
+func TestWorkersConcurrent(t *testing.T) {
+	table, _ := conntrack.New(conntrack.Config{MaxConns: 4096, Seed: 1})
+	sched, _ := scheduler.New("wlc", 0, table, scheduler.Options{})
+	sched.Update([]scheduler.Dest{{ID: 1, Addr: rs1, Port: 80, Weight: 1}, {ID: 2, Addr: rs2, Port: 80, Weight: 2}})
+	mk := func() *Snapshot {
+		svc := &Service{Proto: ProtoTCP, VIP: vip, Port: 80, Family: 4, Sched: sched, SchedName: "wlc", Stats: NewStats(2), Name: "TCP"}
+		for i, a := range []netip.Addr{rs1, rs2} {
+			svc.Dests = append(svc.Dests, &Dest{ID: scheduler.DestID(i + 1), Addr: a, Port: 80, Weight: int32(i + 1), Method: MethodNAT, Stats: NewStats(2), Available: true})
+		}
+		s, err := NewSnapshot(Options{MAC: dirMAC}, []*Service{svc}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	e := NewEngine(Config{Table: table, Workers: 2, LinkType: link.Ethernet, Neighbours: map[netip.Addr]MAC{rs1: rs1MAC, rs2: rs2MAC}})
+	e.Swap(mk())
+	frames := make([][]byte, 200)
+	for i := range frames {
+		frames[i] = syn(netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}), uint16(1000+i)).bytes(t)
+	}
+	var wg sync.WaitGroup
+	for wi := 0; wi < 2; wi++ {
+		wg.Add(1)
+		go func(w *Worker, off int) {
+			defer wg.Done()
+			in := link.NewBatch(8)
+			for i := off; i < len(frames); i += 2 * 8 {
+				in.N = 0
+				for j := 0; j < 8 && i+j*2 < len(frames); j++ {
+					in.Off[j], in.Len[j] = link.Headroom, copy(in.Bufs[j][link.Headroom:], frames[i+j*2])
+					in.Meta[j].Time = startTime
+					in.N++
+				}
+				w.Process(in, nil)
+				if w.TX().N != in.N {
+					t.Errorf("worker %d: %d in, %d out", off, in.N, w.TX().N)
+				}
+			}
+		}(e.Worker(wi), wi)
+	}
+	for i := 0; i < 20; i++ {
+		e.Swap(mk())
+	}
+	wg.Wait()
+	if n := table.Counters(1).Active.Load() + table.Counters(2).Active.Load(); n != 200 {
+		t.Fatalf("%d active connections, want 200", n)
+	}
+}
