@@ -210,3 +210,17 @@ func TestPairConcurrent(t *testing.T) {
 	a.Close()
 	b.Close()
 }
+
+func TestPairSteadyStateAllocs(t *testing.T) {
+	a, b := NewPair(Ethernet, 1500, 4)
+	wb, rb := NewBatch(4), NewBatch(4)
+	fill(wb, frames(4, 100), 0)
+	a.WriteBatch(wb) // first use sizes the queue slots
+	b.ReadBatch(rb)
+	if n := testing.AllocsPerRun(100, func() {
+		a.WriteBatch(wb)
+		b.ReadBatch(rb)
+	}); n != 0 {
+		t.Errorf("WriteBatch+ReadBatch allocs = %v, want 0", n)
+	}
+}
