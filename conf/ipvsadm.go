@@ -403,6 +403,8 @@ type ipvsEntry struct {
 	netmaskCol  int
 	setArgs     []ipvsTok
 	firstCol    int
+	// warnings are reported when the line is applied without error.
+	warnings []ipvsLineError
 }
 
 // parseIPVSRulesFile applies every line of src in order.
@@ -424,6 +426,10 @@ func parseIPVSRulesFile(src []byte) *ipvsRules {
 		}
 		if perr != nil {
 			r.issues = append(r.issues, ldIssue{line: lno, col: perr.col, msg: perr.msg})
+			continue
+		}
+		for _, w := range e.warnings {
+			r.issues = append(r.issues, ldIssue{line: lno, col: w.col, warn: true, msg: w.msg})
 		}
 	}
 	return r
@@ -883,6 +889,14 @@ func (e *ipvsEntry) check() *ipvsLineError {
 		if e.svc.sched == "" {
 			e.svc.sched = "wlc" // DEF_SCHED
 		}
+		if !e.svc.persistent {
+			if e.options[ipvsOptNetmask] {
+				e.warnings = append(e.warnings, ipvsLineError{e.netmaskCol, "-M has no effect without -p (persistence)"})
+			}
+			if e.options[ipvsOptPE] {
+				e.warnings = append(e.warnings, ipvsLineError{e.firstCol, "--pe has no effect without -p (persistence)"})
+			}
+		}
 		if e.options[ipvsOptSchedFlags] {
 			flags, msg := ipvsParseSchedFlags(e.svc.sched, e.sflagsArg)
 			if msg != "" {
@@ -892,6 +906,10 @@ func (e *ipvsEntry) check() *ipvsLineError {
 		}
 	case ipvsCmdAddDest, ipvsCmdEditDest:
 		if e.svc.fwmark == 0 && (e.dest.method == "ipip" || e.dest.method == "gate") {
+			if e.destHasPort && e.dest.port != e.svc.port {
+				e.warnings = append(e.warnings, ipvsLineError{e.destCol, fmt.Sprintf(
+					"real server port %d ignored: with %s forwarding IPVS uses the service's port %d", e.dest.port, e.dest.method, e.svc.port)})
+			}
 			e.dest.port = e.svc.port
 		}
 		if e.dest.addr.Is6() != e.svc.v6 && e.dest.method != "ipip" {

@@ -90,8 +90,9 @@ func TestParseIPVSRulesApplyInOrder(t *testing.T) {
 		{Pos: Pos{"r", 14, 1}, Addr: a("10.0.0.1"), Port: 80, Protocol: TCP, Scheduler: "rr", Method: MethodDR},
 	}
 	cfg, ps := ParseIPVSRules("r", []byte(src))
-	if len(ps) != 0 {
-		t.Fatalf("ParseIPVSRules problems:\n%s", strings.Join(ldProblemStrings(ps), "\n"))
+	wantP := []string{"r:13:22: warning: real server port 8080 ignored: with gate forwarding IPVS uses the service's port 80"}
+	if diff := cmp.Diff(wantP, ldProblemStrings(ps)); diff != "" {
+		t.Fatalf("ParseIPVSRules problems (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(want, cfg.VirtualServers, ldModelCmp); diff != "" {
 		t.Errorf("ParseIPVSRules virtual servers (-want +got):\n%s", diff)
@@ -184,6 +185,8 @@ func TestParseIPVSRulesProblems(t *testing.T) {
 		{"bad netmask", "-A -t 10.0.0.1:80 -p -M 255.255.0\n", []string{"1:25: error: illegal virtual server persistent mask specified"}},
 		{"bad ipv6 netmask", "-A -t [2001:db8::1]:80 -p -M 129\n", []string{"1:30: error: illegal ipv6 netmask specified"}},
 		{"non-contiguous netmask", "-A -t 10.0.0.1:80 -p -M 255.0.255.0\n", []string{"1:1: error: persistence netmask 255.0.255.0 is not contiguous"}},
+		{"netmask without persistence", "-A -t 10.0.0.1:80 -M 255.255.255.0\n", []string{"1:22: warning: -M has no effect without -p (persistence)"}},
+		{"pe without persistence", "-A -t 10.0.0.1:80 --pe sip\n", []string{"1:1: warning: --pe has no effect without -p (persistence)"}},
 		{"ops on tcp", "-A -t 10.0.0.1:80 -o\n", []string{"1:1: error: One-Packet Scheduling is only for UDP virtual services"}},
 		{"incompatible flag", "-A -t 10.0.0.1:80 -s rr -b sh-port\n", []string{"1:28: error: incompatible scheduler flag `sh-port'"}},
 		{"invalid flag", "-A -t 10.0.0.1:80 -b foo\n", []string{"1:22: error: invalid scheduler flag `foo'"}},

@@ -22,6 +22,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -1310,9 +1311,14 @@ func (p *ldParser) finishVirtual(v *ldVirtual) {
 		// For gate and ipip, IPVS forces the real server's port to the
 		// virtual's (ipvsadm copies it).
 		for i := range v.reals {
-			if v.reals[i].method != "masq" {
-				v.reals[i].port = v.port
+			r := &v.reals[i]
+			if r.method == "masq" {
+				continue
 			}
+			if r.port != 0 && r.port != v.port {
+				p.warnf(r.pos, "real server port %d ignored: with %s forwarding IPVS uses the virtual service's port %d", r.port, r.method, v.port)
+			}
+			r.port = v.port
 		}
 	}
 }
@@ -1436,6 +1442,9 @@ func ldIntPtr(n int) *int { return &n }
 // virtual maps one virtual section.
 func (m *ldMapper) virtual(v *ldVirtual) VirtualServer {
 	g := &m.f.globals
+	// ldirectord keeps a real server out of IPVS until its first check
+	// succeeds: keepalived's alpha (a real server without checkers is
+	// up all the same).
 	vs := VirtualServer{Pos: m.pos(v.pos), Scheduler: Scheduler(v.scheduler), OPS: v.ops, Alpha: true}
 	fam := IPv4
 	if v.v6 {
@@ -1611,7 +1620,7 @@ func (m *ldMapper) checkKind(v *ldVirtual) (kind CheckKind, connectKind bool) {
 	switch v.service {
 	case "none":
 		return 0, false
-	case "http":
+	case "http", "http_proxy":
 		return CheckHTTP, false
 	case "https":
 		return CheckSSL, false
@@ -1645,10 +1654,24 @@ func (m *ldMapper) check(v *ldVirtual, r *ldReal, kind CheckKind, checkTimeout u
 	}
 	switch kind {
 	case CheckHTTP, CheckSSL:
-		c.URLs = []URL{{Pos: m.pos(v.pos), Path: request, Regex: receive}}
+		u := URL{Pos: m.pos(v.pos), Path: request, Regex: receive}
+		if abs := strings.TrimPrefix(request, "/"); v.service == "http_proxy" {
+			// The request is the absolute URL asked of the proxy; an
+			// HTTP_GET path is sent verbatim, so it is a proxy request.
+			u.Path = abs
+		} else if strings.HasPrefix(abs, "http://") || strings.HasPrefix(abs, "https://") {
+			m.absoluteURL(&c, &u, abs, r)
+		}
+		c.URLs = []URL{u}
 	case CheckDNS:
+		// ldirectord asks for a PTR record when the request is an
+		// address, else for an A record.
 		c.DNSType = "A"
 		c.DNSName = strings.TrimPrefix(request, "/")
+		if _, err := netip.ParseAddr(c.DNSName); err == nil {
+			m.warnf(v.pos, "DNS check of the address %s: uvs has no PTR query; checking the SOA of the root instead", c.DNSName)
+			c.DNSType, c.DNSName = "SOA", "."
+		}
 		if c.DNSName == "" {
 			c.DNSName = "."
 		}
@@ -1665,4 +1688,31 @@ func (m *ldMapper) check(v *ldVirtual, r *ldReal, kind CheckKind, checkTimeout u
 		c.ConnectPort = 0
 	}
 	return c
+}
+
+// absoluteURL handles a request of the form http://HOST[:PORT]/path:
+// ldirectord then checks that URL instead of the real server. An address
+// host becomes the checker's connect_ip/connect_port; a name cannot be
+// resolved here, so the real server is checked with that Host header.
+func (m *ldMapper) absoluteURL(c *Check, u *URL, abs string, r *ldReal) {
+	pu, err := url.Parse(abs)
+	if err != nil || pu.Host == "" {
+		m.warnf(r.pos, "request %s is not a valid URL; sent as the path", ldQuote(abs))
+		return
+	}
+	u.Path = pu.RequestURI()
+	host := pu.Hostname()
+	if a, err := netip.ParseAddr(host); err == nil {
+		c.ConnectIP = a.Unmap()
+		if p, err := strconv.ParseUint(pu.Port(), 10, 16); err == nil {
+			c.ConnectPort = uint16(p)
+		} else if pu.Scheme == "https" {
+			c.ConnectPort = 443 // the scheme's default port
+		} else {
+			c.ConnectPort = 80 // the scheme's default port
+		}
+		return
+	}
+	u.Virtualhost = host
+	m.warnf(r.pos, "request %s names host %s, which uvs does not resolve: the real server is checked with that Host header instead", ldQuote(abs), ldQuote(host))
 }

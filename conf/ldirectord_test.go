@@ -316,6 +316,8 @@ func TestParseLdirectordProblems(t *testing.T) {
 			[]string{`2:7: error: Invalid Range: 10.0.0.5-10.0.0.1`}},
 		{"huge range", v + "\treal=10.0.0.0->10.1.0.0:80 gate\n",
 			[]string{`2:7: error: range 10.0.0.0->10.1.0.0 has 65537 addresses`}},
+		{"real port with gate", v + "\treal=10.0.0.2:8080 gate\n",
+			[]string{`2:7: warning: real server port 8080 ignored: with gate forwarding IPVS uses the virtual service's port 80`}},
 		{"duplicate real", v + "\treal=10.0.0.2:80 gate\n\treal=10.0.0.2:80 gate 3\n",
 			[]string{`3:7: warning: duplicate real server 10.0.0.2:80 (first at line 2) ignored`}},
 		{"quiescent with a trailing blank", "quiescent=no \n",
@@ -435,6 +437,37 @@ func TestParseLdirectordSemantics(t *testing.T) {
 			func(t *testing.T, vs []VirtualServer) {
 				if vs[0].FWMark != 3 || vs[0].IPFamily != IPv6 || vs[0].SorryServer != netip.MustParseAddrPort("[::1]:80") {
 					t.Errorf("got fwmark %d family %v sorry %v, want 3 inet6 [::1]:80", vs[0].FWMark, vs[0].IPFamily, vs[0].SorryServer)
+				}
+			}},
+		{"http_proxy checks the absolute URL through the proxy", "virtual=10.0.0.1:3128\n\treal=10.0.0.2 gate\n\trequest=\"http://www.example.com/\"\n",
+			func(t *testing.T, vs []VirtualServer) {
+				c := vs[0].RealServers[0].Checks[0]
+				if c.Kind != CheckHTTP || c.URLs[0].Path != "http://www.example.com/" {
+					t.Errorf("check = %v path %q, want HTTP_GET http://www.example.com/", c.Kind, c.URLs[0].Path)
+				}
+			}},
+		{"absolute URL on an address", "virtual=10.0.0.1:80\n\treal=10.0.0.2 gate 1 \"http://192.0.2.7:8080/health?x=1\", \"ok\"\n",
+			func(t *testing.T, vs []VirtualServer) {
+				c := vs[0].RealServers[0].Checks[0]
+				want := Check{Pos: vs[0].Pos, Kind: CheckHTTP, ConnectIP: netip.MustParseAddr("192.0.2.7"), ConnectPort: 8080,
+					URLs: []URL{{Pos: vs[0].Pos, Path: "/health?x=1", Regex: "ok"}}}
+				if diff := cmp.Diff(want, c, ldModelCmp); diff != "" {
+					t.Errorf("check (-want +got):\n%s", diff)
+				}
+			}},
+		{"absolute URL on a host name", "virtual=10.0.0.1:443\n\treal=10.0.0.2 gate\n\trequest=\"https://status.example.com/x\"\n",
+			func(t *testing.T, vs []VirtualServer) {
+				c := vs[0].RealServers[0].Checks[0]
+				want := Check{Pos: vs[0].Pos, Kind: CheckSSL, URLs: []URL{{Pos: vs[0].Pos, Path: "/x", Virtualhost: "status.example.com"}}}
+				if diff := cmp.Diff(want, c, ldModelCmp); diff != "" {
+					t.Errorf("check (-want +got):\n%s", diff)
+				}
+			}},
+		{"DNS check of an address", "virtual=10.0.0.1:53\n\treal=10.0.0.2 gate\n\trequest=\"192.0.2.1\"\n",
+			func(t *testing.T, vs []VirtualServer) {
+				c := vs[0].RealServers[0].Checks[0]
+				if c.Kind != CheckDNS || c.DNSType != "SOA" || c.DNSName != "." {
+					t.Errorf("check = %v %s %q, want DNS_CHECK SOA \".\"", c.Kind, c.DNSType, c.DNSName)
 				}
 			}},
 		{"hash in quotes is a comment inside sections", "virtual=10.0.0.1:80\n\treal=10.0.0.2 gate\n\treceive=\"a#b\"\n",
