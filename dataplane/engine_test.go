@@ -236,7 +236,9 @@ func verify(t *testing.T, frame []byte) gopacket.Packet {
 		case *layers.ICMPv6:
 			x.SetNetworkLayerForChecksum(nl)
 		}
-		if v, ok := l.(interface{ VerifyChecksum() (error, gopacket.ChecksumVerificationResult) }); ok {
+		if v, ok := l.(interface {
+			VerifyChecksum() (error, gopacket.ChecksumVerificationResult)
+		}); ok {
 			if err, res := v.VerifyChecksum(); err != nil || !res.Valid {
 				t.Fatalf("%s checksum invalid (%v, %+v)", l.LayerType(), err, res)
 			}

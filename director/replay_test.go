@@ -61,7 +61,9 @@ func tcpFrame(t *testing.T, src, dst netip.Addr, sport, dport uint16, syn bool) 
 
 // fakeLoad mirrors what conntrack does for SYN-only connections: each
 // scheduled connection is one more active connection of its real server.
-type fakeLoad struct{ c map[scheduler.DestID]*scheduler.Counters }
+type fakeLoad struct {
+	c map[scheduler.DestID]*scheduler.Counters
+}
 
 func (f *fakeLoad) Counters(id scheduler.DestID) *scheduler.Counters {
 	if f.c[id] == nil {
