@@ -99,7 +99,7 @@ var ErrTimeout = errors.New("conntrack: timeout out of range")
 // SetTimeouts is `ipvsadm --set tcp tcpfin udp` (reference ipvs.md §4.5):
 // tcp sets the ESTABLISHED timeout, tcpfin the FIN_WAIT timeout only, udp
 // the UDP timeout; 0 leaves a value unchanged. Values are whole seconds for
-// ipvsadm but any millisecond multiple is kept. New values apply from each
+// ipvsadm; others are rounded up to the table's 1/64 s timer granularity. New values apply from each
 // connection's next packet; running timers keep their expiry.
 func (t *Table) SetTimeouts(tcp, tcpfin, udp time.Duration) error {
 	for _, d := range [...]time.Duration{tcp, tcpfin, udp} {
@@ -109,7 +109,7 @@ func (t *Table) SetTimeouts(tcp, tcpfin, udp time.Duration) error {
 	}
 	set := func(s State, d time.Duration) {
 		if d != 0 {
-			t.timeouts[s].Store(uint32(d / time.Millisecond))
+			t.timeouts[s].Store(toTicks(d))
 		}
 	}
 	set(StateEstablished, tcp)
@@ -120,7 +120,7 @@ func (t *Table) SetTimeouts(tcp, tcpfin, udp time.Duration) error {
 
 // Timeouts returns the three values `ipvsadm -L --timeout` prints.
 func (t *Table) Timeouts() (tcp, tcpfin, udp time.Duration) {
-	get := func(s State) time.Duration { return time.Duration(t.timeouts[s].Load()) * time.Millisecond }
+	get := func(s State) time.Duration { return ticksDur(t.timeouts[s].Load()) }
 	return get(StateEstablished), get(StateFinWait), get(StateUDP)
 }
 
@@ -129,7 +129,7 @@ func (t *Table) Timeout(s State) time.Duration {
 	if s >= numStates {
 		return 0
 	}
-	return time.Duration(t.timeouts[s].Load()) * time.Millisecond
+	return ticksDur(t.timeouts[s].Load())
 }
 
 // FlushDest removes every connection bound to real server id, and every
@@ -176,5 +176,5 @@ func (t *Table) FlushDest(now int64, id scheduler.DestID) int {
 }
 
 func expiredOrIdleTemplate(e *entry) bool {
-	return atomic.LoadUint32(&e.ctl)&^ctlAssured == 0
+	return atomic.LoadUint32(&e.link)&^ctlAssured == 0
 }

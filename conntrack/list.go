@@ -21,7 +21,7 @@ func (t *Table) List(now int64) []Conn {
 			if e.flags&fUsed == 0 || expiredLocked(e, now) {
 				continue
 			}
-			out = append(out, t.connLocked(i, s, slot))
+			out = append(out, t.connLocked(i, s, slot, now))
 		}
 		s.mu.Unlock()
 	}

@@ -123,13 +123,13 @@ func (t *Table) Schedule(now int64, k Key, svc *Service, pick func() (Target, bo
 			State:   StateUDP,
 		}
 		if n.control != 0 {
-			atomic.AddUint32(&t.templateEntry(n.control-1).ctl, ^uint32(0))
+			t.templateEntry(n.control - 1).release()
 		}
 		return c, StatusCreated
 	}
 	if !n.setDest(tgt) {
 		if n.control != 0 {
-			atomic.AddUint32(&t.templateEntry(n.control-1).ctl, ^uint32(0))
+			t.templateEntry(n.control - 1).release()
 		}
 		return Conn{}, StatusBadKey
 	}
@@ -137,7 +137,7 @@ func (t *Table) Schedule(now int64, k Key, svc *Service, pick func() (Target, bo
 	if k.Proto != ProtoTCP {
 		n.state = StateUDP
 	}
-	n.timeout = uint32(newConnTimeout / time.Millisecond)
+	n.timeout = toTicks(newConnTimeout)
 	h := t.hash(&n.k)
 	si, s := t.shardOf(h)
 	s.mu.Lock()
@@ -145,11 +145,11 @@ func (t *Table) Schedule(now int64, k Key, svc *Service, pick func() (Target, bo
 	if !ok {
 		s.mu.Unlock()
 		if n.control != 0 {
-			atomic.AddUint32(&t.templateEntry(n.control-1).ctl, ^uint32(0))
+			t.templateEntry(n.control - 1).release()
 		}
 		return Conn{}, StatusRefused
 	}
-	c := t.connLocked(si, s, slot)
+	c := t.connLocked(si, s, slot, now)
 	s.mu.Unlock()
 	return c, StatusCreated
 }
@@ -249,7 +249,7 @@ func (t *Table) persistTemplate(now int64, k *ikey, svc *Service, pick func() (T
 	if to > maxTimeout {
 		to = maxTimeout
 	}
-	n.timeout = uint32(to / time.Millisecond)
+	n.timeout = toTicks(to)
 	slot, ok := t.insertLocked(s, b, &n, now)
 	if !ok {
 		return Target{}, 0, StatusRefused
@@ -261,8 +261,8 @@ func (t *Table) persistTemplate(now int64, k *ikey, svc *Service, pick func() (T
 // (ip_vs_sched_persist: ip_vs_conn_put re-arms with the template's timeout).
 func (t *Table) attachLocked(si int, s *shard, slot uint32, now int64, tgt Target) (Target, uint32, Status) {
 	e := &s.ents[slot]
-	atomic.AddUint32(&e.ctl, 1)
-	e.expires = now + int64(e.timeout)*int64(time.Millisecond)
+	atomic.AddUint32(&e.link, 1)
+	e.expires = deadline(now, e.timeout)
 	return tgt, uint32(si)<<t.strideBits | slot + 1, StatusCreated
 }
 

@@ -221,10 +221,10 @@ const newConnTimeout = 3 * time.Second
 // 60*HZ; reference ipvs.md §3.5).
 const templateStepTimeout = 60 * time.Second
 
-// maxTimeout is the largest timeout the table stores: entries keep their
-// timeout in milliseconds in a uint32 (about 49.7 days, more than ipvsadm's
-// limit of 2678400 s).
-const maxTimeout = time.Duration(1<<32-1) * time.Millisecond
+// maxTimeout is the largest timeout the table stores (2^30 ticks of 1/64 s,
+// about 194 days; ipvsadm's limit is 31 days). Entry timers must stay well
+// inside the 2^31-tick window of their wrapping comparison.
+const maxTimeout = time.Duration(1<<30) * time.Second / 64
 
 // Method is a connection's forwarding method (IP_VS_CONN_F_FWD_MASK values,
 // shifted by one so that the zero value is invalid).

@@ -57,7 +57,7 @@ type Conn struct {
 	Template bool
 	NoOutput bool  // the director has not seen a reply (DR/TUN)
 	Control  Ref   // controlling template, zero if none
-	Expires  int64 // nanoseconds, on the caller's clock
+	Expires  int64 // nanoseconds on the caller's clock, rounded up to 1/64 s
 	Timeout  time.Duration
 }
 
@@ -117,23 +117,61 @@ const ctlAssured = 1 << 31
 // big-endian uint32s; IPv6 entries keep the low 32 bits of each address
 // inline (a cheap filter) and the full addresses in the shard's side store.
 type entry struct {
-	expires int64  // nanoseconds; idle timer, re-armed on every packet
+	expires uint32 // ticks, wrapping; idle timer, re-armed on every packet
+	timeout uint32 // ticks
 	caddr   uint32 // client address (IPv4, or IPv6 low 32 bits)
 	vaddr   uint32 // virtual address
 	daddr   uint32 // real server address
 	dest    uint32 // scheduler.DestID
-	control uint32 // global index+1 of the controlling template; 0 none
-	ctl     uint32 // templates: see ctlAssured; atomic
-	next    uint32 // hash chain or free list: slot+1 in the shard, 0 ends
-	gen     uint32 // generation, for Refs
-	timeout uint32 // milliseconds
-	cport   uint16
-	vport   uint16
-	dport   uint16
-	flags   uint16
-	proto   uint8
-	state   uint8 // State
-	method  uint8 // Method
+	// link is, for a connection, the global index+1 of its controlling
+	// template (0: none); for a template, its control word (ctlAssured |
+	// number of controlled connections), accessed only with atomics.
+	link   uint32
+	next   uint32 // hash chain or free list: slot+1 in the shard, 0 ends
+	gen    uint32 // generation, for Refs
+	cport  uint16
+	vport  uint16
+	dport  uint16
+	flags  uint16
+	proto  uint8
+	state  uint8 // State
+	method uint8 // Method
+	_      uint8
+}
+
+// Entries keep time in ticks of 1/64 s in wrapping uint32s, so that an
+// IPv4 entry fits in 48 bytes. Expiry is rounded up to the next tick (at most
+// 15.6 ms late, never early); relative comparisons stay correct while every
+// timer is within 2^31 ticks (388 days) of now, which maxTimeout and the
+// sweep guarantee.
+const tickNs = int64(time.Second) / 64
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// nowTicks is the tick containing now.
+func nowTicks(now int64) uint32 { return uint32(floorDiv(now, tickNs)) }
+
+// toTicks converts a timeout, rounding up.
+func toTicks(d time.Duration) uint32 { return uint32(-floorDiv(-int64(d), tickNs)) }
+
+// deadline is the first tick boundary at or after now + timeout ticks.
+func deadline(now int64, timeout uint32) uint32 {
+	return uint32(-floorDiv(-now, tickNs)) + timeout
+}
+
+// ticksDur converts ticks to a duration.
+func ticksDur(t uint32) time.Duration { return time.Duration(int64(t) * tickNs) }
+
+// expiresNs is e's expiry in nanoseconds on the caller's clock.
+func expiresNs(e *entry, now int64) int64 {
+	nt := floorDiv(now, tickNs)
+	return (nt + int64(int32(e.expires-uint32(nt)))) * tickNs
 }
 
 // v6addrs is an IPv6 entry's full client, virtual and real addresses.
@@ -184,7 +222,7 @@ type Table struct {
 	idleEvict       int64
 	expireQuiescent bool
 
-	timeouts [numStates]atomic.Uint32 // milliseconds
+	timeouts [numStates]atomic.Uint32 // ticks
 
 	maxConns int64
 	live     atomic.Int64 // entries plus reservations, bounded by maxConns
@@ -249,7 +287,7 @@ func New(cfg Config) (*Table, error) {
 		t.shards[i].buckets = make([]uint32, nb)
 	}
 	for s := StateNone; s < numStates; s++ {
-		t.timeouts[s].Store(uint32(DefaultTimeout(s) / time.Millisecond))
+		t.timeouts[s].Store(toTicks(DefaultTimeout(s)))
 	}
 	return t, nil
 }
@@ -318,13 +356,14 @@ func (t *Table) timeoutOf(s State) uint32 { return t.timeouts[s].Load() }
 // controls connections never expires; instead it is re-armed in 60 s steps
 // from its original expiry, as the kernel's timer would have done.
 func expiredLocked(e *entry, now int64) bool {
-	if e.expires > now {
+	late := int32(nowTicks(now) - e.expires)
+	if late < 0 {
 		return false
 	}
-	if e.flags&fTemplate != 0 && atomic.LoadUint32(&e.ctl)&^ctlAssured != 0 {
-		step := int64(templateStepTimeout)
-		e.timeout = uint32(templateStepTimeout / time.Millisecond)
-		e.expires += ((now-e.expires)/step + 1) * step
+	if e.flags&fTemplate != 0 && atomic.LoadUint32(&e.link)&^ctlAssured != 0 {
+		step := toTicks(templateStepTimeout)
+		e.timeout = step
+		e.expires += (uint32(late)/step + 1) * step
 		return false
 	}
 	return true
@@ -399,7 +438,7 @@ func (t *Table) Lookup(now int64, k Key) (Conn, bool) {
 		s.mu.Unlock()
 		return Conn{}, false
 	}
-	c := t.connLocked(si, s, uint32(slot))
+	c := t.connLocked(si, s, uint32(slot), now)
 	s.mu.Unlock()
 	return c, true
 }
@@ -430,7 +469,7 @@ func (t *Table) LookupOut(now int64, proto uint8, src netip.Addr, sport uint16, 
 				cur = next
 				continue
 			}
-			c := t.connLocked(si, s, slot)
+			c := t.connLocked(si, s, slot, now)
 			s.mu.Unlock()
 			return c, true
 		}
@@ -467,7 +506,7 @@ func addrFrom(v4 uint32, v6 *[16]byte, is6 bool) netip.Addr {
 }
 
 // connLocked copies live entry slot out.
-func (t *Table) connLocked(si int, s *shard, slot uint32) Conn {
+func (t *Table) connLocked(si int, s *shard, slot uint32, now int64) Conn {
 	e := &s.ents[slot]
 	is6 := e.flags&fV6 != 0
 	var a *v6addrs
@@ -487,14 +526,14 @@ func (t *Table) connLocked(si int, s *shard, slot uint32) Conn {
 		State:    State(e.state),
 		Template: e.flags&fTemplate != 0,
 		NoOutput: e.flags&fNoOutput != 0,
-		Expires:  e.expires,
-		Timeout:  time.Duration(e.timeout) * time.Millisecond,
+		Expires:  expiresNs(e, now),
+		Timeout:  ticksDur(e.timeout),
 	}
-	if c.Template && atomic.LoadUint32(&e.ctl)&ctlAssured != 0 {
+	if c.Template && atomic.LoadUint32(&e.link)&ctlAssured != 0 {
 		c.State = StateAssured
 	}
-	if e.control != 0 {
-		ti := e.control - 1
+	if !c.Template && e.link != 0 {
+		ti := e.link - 1
 		ts := &t.shards[ti>>t.strideBits]
 		c.Control = Ref{idx: ti, gen: atomic.LoadUint32(&ts.ents[ti&(1<<t.strideBits-1)].gen)}
 	}
@@ -538,7 +577,7 @@ func (t *Table) Get(now int64, r Ref) (Conn, bool) {
 		t.unlinkRemoveLocked(s, slot, remExpired)
 		return Conn{}, false
 	}
-	return t.connLocked(si, s, slot), true
+	return t.connLocked(si, s, slot, now), true
 }
 
 // Update runs the state machine for one packet of connection r in direction
@@ -599,9 +638,9 @@ func (t *Table) Update(now int64, r Ref, dir Dir, tcpFlags uint8) (State, bool) 
 		}
 	}
 	e.timeout = t.timeoutOf(next)
-	e.expires = now + int64(e.timeout)*int64(time.Millisecond)
-	if assure && e.control != 0 {
-		t.templateEntry(e.control - 1).assure()
+	e.expires = deadline(now, e.timeout)
+	if assure && e.link != 0 {
+		t.templateEntry(e.link - 1).assure()
 	}
 	s.mu.Unlock()
 	return next, true
@@ -615,7 +654,10 @@ func (t *Table) templateEntry(gi uint32) *entry {
 	return &ts.ents[gi&(1<<t.strideBits-1)]
 }
 
-func (e *entry) assure() { atomic.OrUint32(&e.ctl, ctlAssured) }
+func (e *entry) assure() { atomic.OrUint32(&e.link, ctlAssured) }
+
+// release drops one control reference of a template.
+func (e *entry) release() { atomic.AddUint32(&e.link, ^uint32(0)) }
 
 // Expire removes connection r now (counting it as expired), as the kernel
 // does for connection reuse and expire_nodest_conn. A template that still
@@ -627,7 +669,7 @@ func (t *Table) Expire(r Ref) bool {
 	}
 	defer s.mu.Unlock()
 	e := &s.ents[slot]
-	if e.flags&fTemplate != 0 && atomic.LoadUint32(&e.ctl)&^ctlAssured != 0 {
+	if e.flags&fTemplate != 0 && atomic.LoadUint32(&e.link)&^ctlAssured != 0 {
 		return false
 	}
 	t.unlinkRemoveLocked(s, slot, remExpired)
@@ -677,8 +719,8 @@ func (t *Table) removeLocked(s *shard, slot, prev, b uint32, why int) {
 	} else {
 		s.byState[st]--
 	}
-	if e.control != 0 {
-		atomic.AddUint32(&t.templateEntry(e.control-1).ctl, ^uint32(0))
+	if !tmpl && e.link != 0 {
+		t.templateEntry(e.link - 1).release()
 	}
 	s.live--
 	t.live.Add(-1)
@@ -696,7 +738,7 @@ func (t *Table) removeLocked(s *shard, slot, prev, b uint32, why int) {
 	if gen == 0 {
 		gen = 1
 	}
-	atomic.StoreUint32(&e.ctl, 0)
+	atomic.StoreUint32(&e.link, 0)
 	*e = entry{gen: gen, next: s.free}
 	s.free = slot + 1
 }
@@ -715,7 +757,7 @@ func (t *Table) evictClassLocked(e *entry, now int64) int {
 		return evExpired
 	}
 	if e.flags&fTemplate != 0 {
-		ctl := atomic.LoadUint32(&e.ctl)
+		ctl := atomic.LoadUint32(&e.link)
 		switch {
 		case ctl&^ctlAssured != 0:
 			return evNever
@@ -731,8 +773,8 @@ func (t *Table) evictClassLocked(e *entry, now int64) int {
 	case st.closing():
 		return evClosing
 	}
-	last := e.expires - int64(e.timeout)*int64(time.Millisecond)
-	if now-last >= t.idleEvict {
+	last := e.expires - e.timeout
+	if int64(int32(nowTicks(now)-last))*tickNs >= t.idleEvict {
 		return evIdle
 	}
 	return evNever
@@ -872,7 +914,7 @@ type newEntry struct {
 	template bool
 	control  uint32 // global index+1
 	state    State
-	timeout  uint32 // ms
+	timeout  uint32 // ticks
 }
 
 // insertLocked adds n to shard s (bucket b), replacing a live entry with the
@@ -907,12 +949,12 @@ func (t *Table) insertLocked(s *shard, b uint32, n *newEntry, now int64) (uint32
 		flags |= fNoOutput
 	}
 	*e = entry{
-		expires: now + int64(n.timeout)*int64(time.Millisecond),
+		expires: deadline(now, n.timeout),
 		caddr:   n.k.ca,
 		vaddr:   n.k.va,
 		daddr:   n.daddr,
 		dest:    uint32(n.dest),
-		control: n.control,
+		link:    n.control,
 		next:    s.buckets[b],
 		gen:     gen,
 		timeout: n.timeout,

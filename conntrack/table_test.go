@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/uvslb/uvs/scheduler"
@@ -319,7 +320,7 @@ func TestRandomAgainstModel(t *testing.T) {
 				if k.Proto != ProtoTCP {
 					s = StateUDP
 				}
-				model[k] = &mconn{state: s, expires: now + int64(newConnTimeout), dest: tg.Dest.ID, method: tg.Method, noOutput: tg.Method != MethodMasq, ref: c.Ref}
+				model[k] = &mconn{state: s, expires: tickCeil(now) + int64(newConnTimeout), dest: tg.Dest.ID, method: tg.Method, noOutput: tg.Method != MethodMasq, ref: c.Ref}
 			case what < 7: // packet
 				dir := DirInput
 				if rng.IntN(3) == 0 {
@@ -361,7 +362,7 @@ func TestRandomAgainstModel(t *testing.T) {
 					t.Fatalf("seed %d op %d: Update(%v, %v, %#x) from %v = %v, %v; want %v", seed, op, k, dir, flags, m.state, got, ok, want)
 				}
 				m.state = want
-				m.expires = now + timeouts[want]
+				m.expires = tickCeil(now) + timeouts[want]
 			case what < 8: // lookup
 				m := live(k, now)
 				c, ok := tb.Lookup(now, k)
@@ -397,6 +398,9 @@ func TestRandomAgainstModel(t *testing.T) {
 		compareModel(t, tb, model, now, seed, -1)
 	}
 }
+
+// tickCeil rounds now up to the table's timer granularity (1/64 s).
+func tickCeil(now int64) int64 { return (now + tickNs - 1) / tickNs * tickNs }
 
 // compareModel sweeps the whole table (so that lazily expired entries are
 // uncounted) and compares counts per real server and per state.
@@ -509,6 +513,38 @@ func TestConcurrent(t *testing.T) {
 		c := tb.Counters(id)
 		if c.Active.Load() != 0 || c.Inactive.Load() != 0 || c.Persist.Load() != 0 {
 			t.Fatalf("Counters(%d) = %d/%d/%d after expiry, want zeros", id, c.Active.Load(), c.Inactive.Load(), c.Persist.Load())
+		}
+	}
+}
+
+func TestEntrySize(t *testing.T) {
+	if got := unsafe.Sizeof(entry{}); got != 48 {
+		t.Fatalf("unsafe.Sizeof(entry{}) = %d, want 48", got)
+	}
+}
+
+func TestTicks(t *testing.T) {
+	tests := []struct {
+		now     int64
+		timeout time.Duration
+		want    int64 // expiry, ns
+	}{
+		{0, 3 * time.Second, 3 * sec},
+		{sec, 900 * time.Second, 901 * sec},
+		{1, time.Second, sec + tickNs},                             // rounded up to the next tick
+		{-sec, 2 * time.Second, sec},                               // before the epoch
+		{(1 << 38) * tickNs, time.Minute, (1<<38)*tickNs + 60*sec}, // far from zero: wrapping ticks
+		{(1<<38)*tickNs + 1, time.Minute, (1<<38+1)*tickNs + 60*sec},
+		{sec, 100 * time.Millisecond, sec + 7*tickNs}, // 100 ms → 7 ticks (109.4 ms)
+	}
+	for _, tc := range tests {
+		e := entry{timeout: toTicks(tc.timeout)}
+		e.expires = deadline(tc.now, e.timeout)
+		if got := expiresNs(&e, tc.now); got != tc.want {
+			t.Errorf("expiresNs(deadline(%d, %v)) = %d, want %d", tc.now, tc.timeout, got, tc.want)
+		}
+		if expiredLocked(&e, tc.want-1) || !expiredLocked(&e, tc.want) {
+			t.Errorf("deadline(%d, %v): expiry not exactly at %d", tc.now, tc.timeout, tc.want)
 		}
 	}
 }
