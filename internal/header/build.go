@@ -356,3 +356,51 @@ func PutIPv6Tunnel(hdr, inner []byte, src, dst netip.Addr) int {
 	putIPv6(hdr, ecnEncap(tos), len(inner), proto, ttl, src.As16(), dst.As16())
 	return IPv6TunnelLen
 }
+
+// Encap tunnels the decoded IP packet of the frame buf[off:off+n] in place
+// (IPVS TUN, ipvs.md §6.3): it writes an outer IPv4 header (PutIPv4Tunnel,
+// with id) when src and dst are IPv4, or an outer IPv6 header
+// (PutIPv6Tunnel) when they are IPv6, right in front of the inner IP
+// header, and on an Ethernet link moves the Ethernet header (and any
+// 802.1Q tag) in front of that with its EtherType set to the outer family.
+// Link padding after the inner packet is dropped. It returns the new frame
+// offset and length, buf[newOff:newOff+newLen]; the frame grows into the
+// headroom, so off must be at least IPv6TunnelLen (link.Headroom is
+// enough). Decrement the inner TTL before encapsulating: the outer header
+// copies it. ok is false, with nothing changed, when p is not an IP packet,
+// the families of src and dst differ, there is no room or the outer packet
+// would exceed 65535 bytes. Afterwards p still describes the inner packet
+// at its old offsets; decode the new frame to look at it.
+func (p *Parsed) Encap(buf []byte, off int, src, dst netip.Addr, id uint16) (newOff, newLen int, ok bool) {
+	if p.IPVersion == 0 || src.Is4() != dst.Is4() || off < 0 || off+p.End() > len(buf) {
+		return 0, 0, false
+	}
+	outer, et := IPv4TunnelLen, EtherTypeIPv4
+	if !src.Is4() {
+		outer, et = IPv6TunnelLen, EtherTypeIPv6
+	}
+	if off < outer {
+		return 0, 0, false
+	}
+	// The outer header overwrites the link header's bytes: save them first.
+	var lh [EthHdrLen + vlanTagLen]byte
+	if p.L3Off > len(lh) {
+		return 0, 0, false
+	}
+	copy(lh[:], buf[off:off+p.L3Off])
+	inner := buf[off+p.L3Off : off+p.End()]
+	hdr := buf[off+p.L3Off-outer : off+p.L3Off]
+	if outer == IPv4TunnelLen {
+		if PutIPv4Tunnel(hdr, inner, src, dst, id) == 0 {
+			return 0, 0, false
+		}
+	} else if PutIPv6Tunnel(hdr, inner, src, dst) == 0 {
+		return 0, 0, false
+	}
+	newOff = off - outer
+	if p.L3Off > 0 { // the link header: Ethernet and any tag
+		copy(buf[newOff:newOff+p.L3Off], lh[:p.L3Off])
+		binary.BigEndian.PutUint16(buf[newOff+p.L3Off-2:], et)
+	}
+	return newOff, p.End() + outer, true
+}

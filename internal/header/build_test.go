@@ -241,4 +241,76 @@ func TestBuildAllocs(t *testing.T) {
 	if n != 0 {
 		t.Errorf("builder allocs = %v, want 0", n)
 	}
+	lb := link.NewBatch(1)
+	frame := tcp4Frame(t, 100)
+	var p Parsed
+	n = testing.AllocsPerRun(100, func() {
+		lb.Off[0], lb.Len[0] = link.Headroom, copy(lb.Bufs[0][link.Headroom:], frame)
+		p.Decode(lb.Frame(0), link.Ethernet)
+		p.Encap(lb.Bufs[0], lb.Off[0], src4, src4, 1)
+	})
+	if n != 0 {
+		t.Errorf("Encap allocs = %v, want 0", n)
+	}
+}
+
+func TestEncapInPlace(t *testing.T) {
+	vlan := serialize(t, eth(layers.EthernetTypeDot1Q),
+		&layers.Dot1Q{VLANIdentifier: 7, Type: layers.EthernetTypeIPv4},
+		ipv4(cli4, vip4, layers.IPProtocolTCP), tcp(1, 80, true, false), payload(30))
+	tcp4 := tcp4Frame(t, 0)
+	padded := append(append([]byte(nil), tcp4...), 0, 0, 0, 0, 0, 0) // 60 bytes
+	for _, tc := range []struct {
+		name     string
+		frame    []byte
+		lt       link.Type
+		src, dst string
+		first    gopacket.LayerType
+		wantVLAN bool
+	}{
+		{"ipip ethernet padded", padded, link.Ethernet, "10.0.0.1", rs4, layers.LayerTypeEthernet, false},
+		{"ipip vlan", vlan, link.Ethernet, "10.0.0.1", rs4, layers.LayerTypeEthernet, true},
+		{"ip6ip6 ethernet", tcp6Frame(t, 20), link.Ethernet, "fd00::1", rs6, layers.LayerTypeEthernet, false},
+		{"4in6 ethernet", tcp4, link.Ethernet, "fd00::1", rs6, layers.LayerTypeEthernet, false},
+		{"ipip raw", tcp4[EthHdrLen:], link.RawIP, "10.0.0.1", rs4, layers.LayerTypeIPv4, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := link.NewBatch(1)
+			b.Len[0] = copy(b.Bufs[0][b.Off[0]:], tc.frame)
+			var p Parsed
+			if r := p.Decode(b.Frame(0), tc.lt); r != OK {
+				t.Fatalf("Decode = %v", r)
+			}
+			p.DecrementTTL(b.Frame(0))
+			innerLen := p.IPLen
+			off, n, ok := p.Encap(b.Bufs[0], b.Off[0], addr(tc.src), addr(tc.dst), 99)
+			if !ok {
+				t.Fatal("Encap = false")
+			}
+			b.Off[0], b.Len[0] = off, n
+			f := b.Frame(0)
+			verifyGopacket(t, f, tc.first)
+			var q Parsed
+			if r := q.Decode(f, tc.lt); r != OK {
+				t.Fatalf("Decode(encapsulated) = %v", r)
+			}
+			if q.Src != addr(tc.src) || q.Dst != addr(tc.dst) || q.TTL != 63 || q.IPLen != innerLen+q.L4Off-q.L3Off ||
+				q.L4Off+q.L4Len != len(f) || (q.Flags&FlagVLAN != 0) != tc.wantVLAN || q.SrcMAC != p.SrcMAC || q.DstMAC != p.DstMAC {
+				t.Errorf("outer %v → %v ttl %d len %d flags %b, frame %d bytes", q.Src, q.Dst, q.TTL, q.IPLen, q.Flags, len(f))
+			}
+			var in Parsed
+			if r := in.Decode(f[q.L4Off:], link.RawIP); r != OK || in.Src != p.Src || in.DstPort != p.DstPort {
+				t.Errorf("inner Decode = %v, %v:%d", r, in.Src, in.DstPort)
+			}
+		})
+	}
+	var p Parsed
+	f := append(make([]byte, 10), tcp4...)
+	p.Decode(f[10:], link.Ethernet)
+	if _, _, ok := p.Encap(f, 10, addr("10.0.0.1"), addr(rs4), 1); ok {
+		t.Error("Encap without headroom = true")
+	}
+	if _, _, ok := p.Encap(f, 10, addr("10.0.0.1"), addr(rs6), 1); ok {
+		t.Error("Encap with mixed families = true")
+	}
 }
