@@ -8,4 +8,46 @@
 // It may import scheduler (for the Load view and DestID) and internal
 // packages. It must not import dataplane, conf, director, vrrp, checks or any
 // cmd package.
+//
+// # Packet path
+//
+// For a packet from a client the dataplane calls Lookup; on a hit it checks
+// the real server (expire_nodest_conn → Expire) and port reuse
+// (Conn.ReuseExpected → Schedule again, which replaces the entry), then
+// calls Update with the TCP flags. On a miss it calls Schedule with the
+// service's persistence parameters, a pick callback (the scheduler) and a
+// dest callback (is this real server still usable, from the director's
+// snapshot), then Update. Replies from NAT real servers use LookupOut and
+// Update with DirOutput. Every call takes now in nanoseconds; nothing runs
+// on its own: the owner calls Sweep periodically.
+//
+// # Layout
+//
+// The table is split into power-of-two shards, each with its own mutex, a
+// slab of fixed-size pointer-free entries (48 bytes for IPv4), chained hash
+// buckets of uint32 slot numbers and a free list; the garbage collector
+// never scans it. One hash of (protocol, client address, client port) places
+// every entry, so "in", "out" and template lookups walk the same chain, as
+// the kernel's ip_vs_conn_tab does. IPv6 entries keep the full addresses in
+// a per-shard side store of 48 bytes per slot, allocated when the shard
+// first holds an IPv6 entry. A Ref (slot, generation) stays safe after the
+// entry is gone: stale Refs are reported as absent.
+//
+// Templates and the connections they control may live in different shards.
+// A connection holds its template alive through the template's atomic
+// control word; a method never holds two shard locks.
+//
+// # Under pressure
+//
+// MaxConns bounds entries table-wide. When it is reached, an insert first
+// reclaims an expired entry, else evicts (within its shard) a half-open
+// entry, then a closing one or an unassured idle template, then an
+// ESTABLISHED/UDP entry idle for Config.IdleEvict or an assured idle
+// template. An entry with traffic in the last IdleEvict, or a template that
+// controls connections, is never evicted: the insert is refused and counted.
+// Expired entries are never returned by lookups, whether or not Sweep has
+// reached them; their counters are released exactly once, when they are
+// removed. A template whose controlled connections have expired but not yet
+// been removed is kept until they are (so its life can exceed the kernel's
+// by up to one Sweep cycle).
 package conntrack

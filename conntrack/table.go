@@ -79,7 +79,7 @@ type Config struct {
 	MaxConns int
 	// Shards is the number of independently locked shards, rounded down to a
 	// power of two; 0 picks one per 8192 entries, at most 256. MaxConns is
-	// enforced table-wide; each shard's slab has 1/16 headroom over an even
+	// enforced table-wide; each shard's slab has 1/32 headroom over an even
 	// split, and an insert that needs room evicts within its own shard.
 	Shards int
 	// Seed keys the hash. 0 draws a random seed; replay sets a fixed one so
@@ -271,10 +271,12 @@ func New(cfg Config) (*Table, error) {
 	t.maxConns = int64(cfg.MaxConns)
 	// Each shard's slab has headroom over an even split, so that uneven
 	// hashing does not fill a shard before the table is full (at 10M entries
-	// and 256 shards the headroom is about 12 standard deviations).
+	// and 256 shards the headroom is about 6 standard deviations; a shard
+	// that does fill evicts within itself, which is still bounded and
+	// counted).
 	per := (cfg.MaxConns + n - 1) / n
 	if n > 1 {
-		per += per/16 + 64
+		per += per/32 + 64
 	}
 	t.strideBits = uint(bits.Len(uint(per - 1)))
 	for i := range t.shards {
