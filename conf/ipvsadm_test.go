@@ -312,3 +312,9 @@ func FuzzIPVSRules(f *testing.F) {
 		LooksLikeIPVSRules(src)
 	})
 }
+
+// TestIPVSRulesTestdata is TestLdirectordTestdata for
+// testdata/ipvsadm/*.rules.
+func TestIPVSRulesTestdata(t *testing.T) {
+	ldGoldenFiles(t, "ipvsadm", ".rules", ParseIPVSRules)
+}

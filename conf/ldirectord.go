@@ -558,7 +558,6 @@ func (p *ldParser) global(line string, lno int) {
 			return
 		}
 		g.fallbackCommand = ldStr{set: true, v: val, pos: pos}
-		p.unsupported(pos, key)
 	case "quiescent":
 		p.yesNo(&g.quiescent, key, val, vpos)
 	case "fork":
@@ -978,7 +977,6 @@ func (p *ldParser) virtualLine(v *ldVirtual, rcmd string, lno, col int) {
 			return
 		}
 		v.fallbackCommand = ldStr{set: true, v: s, pos: vpos}
-		p.unsupported(pos, key)
 	case "quiescent":
 		p.yesNo(&v.quiescent, key, val, vpos)
 	case "emailalert":

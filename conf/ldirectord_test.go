@@ -575,3 +575,45 @@ func FuzzLdirectord(f *testing.F) {
 		LooksLikeLdirectord(src)
 	})
 }
+
+// TestLdirectordTestdata parses testdata/ldirectord/*.cf and compares the
+// problems and the converted TOML with the .golden files next to them
+// (go test ./conf -update rewrites them). Converting that TOML again must
+// give the same TOML.
+func TestLdirectordTestdata(t *testing.T) {
+	ldGoldenFiles(t, "ldirectord", ".cf", ParseLdirectord)
+}
+
+// ldGoldenFiles runs parse over testdata/dir/*ext and compares with
+// dir/NAME.golden: the problems, a separator, then the TOML.
+func ldGoldenFiles(t *testing.T, dir, ext string, parse func(string, []byte) (*Config, []Problem)) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", dir, "*"+ext))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata/%s/*%s files (%v)", dir, ext, err)
+	}
+	for _, name := range files {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			src, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, ps := parse(name, src)
+			out := cfg.MarshalTOML()
+			var b strings.Builder
+			for _, p := range ps {
+				b.WriteString(p.Error() + "\n")
+			}
+			b.WriteString("--- converted\n")
+			b.Write(out)
+			golden(t, filepath.Join(dir, strings.TrimSuffix(filepath.Base(name), ext)+".golden"), []byte(b.String()))
+			again, tps := ParseTOML("converted.toml", out)
+			if HasErrors(tps) {
+				t.Fatalf("ParseTOML(convert(%s)) problems:\n%s", name, strings.Join(ldProblemStrings(tps), "\n"))
+			}
+			if diff := cmp.Diff(string(out), string(again.MarshalTOML())); diff != "" {
+				t.Errorf("convert(convert(%s)) differs (-first +second):\n%s", name, diff)
+			}
+		})
+	}
+}
