@@ -459,7 +459,7 @@ func (p *ldParser) virtualHeader(v6 bool, val string, hpos, vpos ldPos) *ldVirtu
 	v := &ldVirtual{pos: hpos, v6: v6, protocol: "tcp"}
 	ldVirtualDefaults(v)
 	tok, rest := ldFirstField(val)
-	if rest != "" {
+	if rest != "" && rest[0] != '#' {
 		p.warnf(ldPos{vpos.line, vpos.col + strings.Index(val, rest)}, "ignoring %s after the virtual service address (ldirectord ignores it too)", ldQuote(rest))
 	}
 	switch {
@@ -689,7 +689,11 @@ func (p *ldParser) yesNo(dst *ldBool, key, val string, pos ldPos) {
 		p.errorf(pos, "%s must be 'yes' or 'no': %s has blanks around it, which ldirectord rejects", key, ldQuote(val))
 		return
 	}
-	p.errorf(pos, "%s must be 'yes' or 'no', not %s", key, ldQuote(val))
+	hint := ""
+	if strings.Contains(val, "#") {
+		hint = " (ldirectord does not strip comments at the end of global lines)"
+	}
+	p.errorf(pos, "%s must be 'yes' or 'no', not %s%s", key, ldQuote(val), hint)
 }
 
 func (p *ldParser) emailAlert(val string, pos ldPos) {
