@@ -314,3 +314,37 @@ func TestEncapInPlace(t *testing.T) {
 		t.Error("Encap with mixed families = true")
 	}
 }
+
+// TestDecodeQuotedTunnel follows an ICMP frag-needed about the director's
+// own IPIP packet down to the client's packet it carried (ipvs.md §5).
+func TestDecodeQuotedTunnel(t *testing.T) {
+	client := tcp4Frame(t, 1400)[EthHdrLen:]
+	ipip := make([]byte, IPv4TunnelLen+len(client))
+	copy(ipip[IPv4TunnelLen:], client)
+	if PutIPv4Tunnel(ipip, ipip[IPv4TunnelLen:], addr("10.0.0.1"), addr(rs4), 5) == 0 {
+		t.Fatal("PutIPv4Tunnel = 0")
+	}
+	b := make([]byte, 1500)
+	n := PutICMPv4FragNeeded(b, addr("10.0.0.254"), 1480, ipip)
+	p := decodeOK(t, b[:n], link.RawIP)
+	if p.Inner.Proto != ProtoIPIP || p.Inner.Ports {
+		t.Fatalf("Inner = %+v, want the IPIP packet", p.Inner)
+	}
+	in, r := DecodeQuoted(b[:n], p.Inner.L4Off, p.Inner.L4Off+p.Inner.L4Len)
+	if r != OK || in.Src != addr(cli4) || in.Dst != addr(vip4) || in.SrcPort != 40000 || in.DstPort != 80 || !in.Ports {
+		t.Errorf("DecodeQuoted(client packet) = %+v, %v", in, r)
+	}
+	for _, tc := range []struct {
+		name       string
+		start, end int
+	}{
+		{"too short for ports", p.Inner.L4Off, p.Inner.L4Off + 22},
+		{"empty", p.Inner.L4Off, p.Inner.L4Off},
+		{"out of range", p.Inner.L4Off, n + 1},
+		{"reversed", p.Inner.L4Off, p.Inner.L4Off - 1},
+	} {
+		if _, r := DecodeQuoted(b[:n], tc.start, tc.end); r != BadICMPEmbedded {
+			t.Errorf("DecodeQuoted(%s) = %v, want bad_icmp_embedded", tc.name, r)
+		}
+	}
+}

@@ -50,6 +50,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add(fr[EthHdrLen:], false)
 	}
 	rs4a, rs6a := addr(rs4), addr(rs6)
+	buf := make([]byte, link.Headroom+link.MaxFrame)
 	f.Fuzz(func(t *testing.T, frame []byte, ethernet bool) {
 		lt := link.RawIP
 		if ethernet {
@@ -80,6 +81,33 @@ func FuzzDecode(f *testing.F) {
 		checkOffsets(t, &p, frame)
 		if valid && !p.VerifyL4(frame) {
 			t.Fatalf("checksum valid before rewrite, invalid after (proto %d flags %b)", p.Proto, p.Flags)
+		}
+		if p.Flags&FlagICMPError != 0 && p.Inner.L4Len > 0 {
+			// A second level, as for an error about an IPIP packet.
+			in, r := DecodeQuoted(frame, p.Inner.L4Off, p.Inner.L4Off+p.Inner.L4Len)
+			if r == OK && (in.L4Off < in.L3Off || in.L4Off+in.L4Len > p.Inner.L4Off+p.Inner.L4Len) {
+				t.Fatalf("DecodeQuoted offsets L3 %d L4 %d+%d outside %d+%d", in.L3Off, in.L4Off, in.L4Len, p.Inner.L4Off, p.Inner.L4Len)
+			}
+		}
+		// Tunnel it in place and decode the result.
+		if p.IPVersion == 0 || p.End()+link.Headroom > len(buf) {
+			return
+		}
+		n := copy(buf[link.Headroom:], frame)
+		tsrc, tdst := addr("10.0.0.1"), rs4a
+		if p.IPVersion == 6 {
+			tsrc, tdst = addr("fd00::1"), rs6a
+		}
+		off, l, ok := p.Encap(buf, link.Headroom, tsrc, tdst, 1)
+		if !ok {
+			if p.IPLen+IPv6TunnelLen <= 0xFFFF {
+				t.Fatalf("Encap of a %d-byte packet refused", p.IPLen)
+			}
+			return
+		}
+		var q Parsed
+		if r := q.Decode(buf[off:off+l], lt); r != OK || q.Src != tsrc || q.L4Off+q.L4Len != l {
+			t.Fatalf("Decode(Encap(%d bytes)) = %v, src %v, L4 %d+%d of %d", n, r, q.Src, q.L4Off, q.L4Len, l)
 		}
 	})
 }

@@ -527,22 +527,46 @@ const sctpHdrLen = 12
 // decodeInner decodes the packet quoted by an ICMP error, one level deep:
 // an error quoted inside an error is not looked into.
 func (p *Parsed) decodeInner(frame []byte) Reason {
-	start := p.L4Off + ICMPHdrLen
-	end := p.L4Off + p.L4Len
-	b := frame[start:end]
-	in := &p.Inner
-	in.L3Off = start
-	if len(b) == 0 || b[0]>>4 != p.IPVersion {
+	in, r := DecodeQuoted(frame, p.L4Off+ICMPHdrLen, p.L4Off+p.L4Len)
+	p.Inner = in
+	if r != OK {
+		return r
+	}
+	if in.IPVersion != p.IPVersion {
 		return BadICMPEmbedded
 	}
+	p.Flags |= FlagICMPError
+	return OK
+}
+
+// DecodeQuoted decodes the IP packet quoted at frame[start:end], which may
+// be cut short anywhere after its first 8 L4 bytes (RFC 792, RFC 4443
+// §2.4): its length fields and checksums are not checked. Decode uses it
+// for the packet an ICMP error quotes; the dataplane uses it once more for
+// an error about its own IPIP packet (Inner.Proto 4 or 41), whose quoted
+// payload is the client's packet (ipvs.md §5). Offsets in the result are
+// into frame. It returns BadICMPEmbedded when the quote is malformed or too
+// short for its ports; a quoted non-first fragment is OK with Fragment set
+// and no ports.
+func DecodeQuoted(frame []byte, start, end int) (Inner, Reason) {
+	var in Inner
+	if start < 0 || start > end || end > len(frame) {
+		return in, BadICMPEmbedded
+	}
+	b := frame[start:end]
+	in.L3Off = start
+	if len(b) == 0 {
+		return in, BadICMPEmbedded
+	}
 	var l4 int
-	if p.IPVersion == 4 {
+	switch b[0] >> 4 {
+	case 4:
 		if len(b) < IPv4MinLen {
-			return BadICMPEmbedded
+			return in, BadICMPEmbedded
 		}
 		ihl := int(b[v4VerIHL]&0x0F) * 4
 		if ihl < IPv4MinLen || ihl > len(b) {
-			return BadICMPEmbedded
+			return in, BadICMPEmbedded
 		}
 		in.IPVersion = 4
 		in.HdrLen = ihl
@@ -552,9 +576,9 @@ func (p *Parsed) decodeInner(frame []byte) Reason {
 		in.Dst = netip.AddrFrom4([4]byte(b[v4Dst : v4Dst+4]))
 		in.Fragment = be16(b[v4FlagsFrag:])&v4FragMask != 0
 		l4 = ihl
-	} else {
+	case 6:
 		if len(b) < IPv6Len {
-			return BadICMPEmbedded
+			return in, BadICMPEmbedded
 		}
 		in.IPVersion = 6
 		in.TTL = b[v6HopLimit]
@@ -566,29 +590,29 @@ func (p *Parsed) decodeInner(frame []byte) Reason {
 		switch r {
 		case OK, NotOurs:
 		default:
-			return BadICMPEmbedded
+			return in, BadICMPEmbedded
 		}
 		in.Proto = w.next
 		in.HdrLen = w.pos
 		in.Fragment = w.fragOff != 0
 		l4 = w.pos
+	default:
+		return in, BadICMPEmbedded
 	}
 	in.L4Off = start + l4
 	in.L4Len = len(b) - l4
-	p.Flags |= FlagICMPError
 	if in.Fragment {
-		return OK
+		return in, OK
 	}
 	switch in.Proto {
 	case ProtoTCP, ProtoUDP, ProtoSCTP:
 		if in.L4Len < embeddedL4 {
-			p.Flags &^= FlagICMPError
-			return BadICMPEmbedded
+			return in, BadICMPEmbedded
 		}
 		in.SrcPort, in.DstPort = be16(b[l4:]), be16(b[l4+2:])
 		in.Ports = true
 	}
-	return OK
+	return in, OK
 }
 
 // decodeND validates a Neighbour Solicitation or Advertisement (RFC 4861
