@@ -206,3 +206,19 @@ func ipsum(b []byte) uint16 {
 	}
 	return ^uint16(s)
 }
+
+// TestExamplesScriptInREADME: examples/README.md carries the script that
+// made the captures, verbatim (the issue asks for it there).
+func TestExamplesScriptInREADME(t *testing.T) {
+	script, err := os.ReadFile("../../examples/capture.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../examples/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(readme, []byte("```sh\n"+string(script)+"```")) {
+		t.Fatal("examples/README.md does not contain examples/capture.sh verbatim in a ```sh block")
+	}
+}
