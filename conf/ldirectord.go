@@ -601,7 +601,7 @@ func (p *ldParser) global(line string, lno int) {
 			p.errorf(pos, "%q is only allowed inside a virtual section, indented by 4 spaces or a tab (ldirectord: Unknown command)", key)
 			return
 		}
-		p.errorf(pos, "unknown directive %q", key)
+		p.errorf(pos, "unknown directive %s", ldQuote(key))
 	}
 }
 
@@ -898,7 +898,7 @@ func (p *ldParser) virtualLine(v *ldVirtual, rcmd string, lno, col int) {
 			return
 		}
 		if !ipvsKnownScheduler(s) {
-			p.errorf(vpos, "unknown scheduler %q (ipvsadm: Scheduler or persistence engine not found)", s)
+			p.errorf(vpos, "unknown scheduler %s (ipvsadm: Scheduler or persistence engine not found)", ldQuote(s))
 			return
 		}
 		v.scheduler = s

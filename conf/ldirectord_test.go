@@ -527,6 +527,8 @@ func TestLdirectordHugeInput(t *testing.T) {
 	}
 	b.WriteString("\treal=10.0.0.0->10.0.15.255 gate\n")
 	b.WriteString("virtual=" + huge + "\n")
+	b.WriteString(huge + "x=1\n")
+	b.WriteString("virtual=10.0.0.1:81\n\tscheduler=" + strings.Repeat("a", 1<<20) + "\n")
 	src := b.String()
 	cfg, ps := ParseLdirectord("big.cf", []byte(src))
 	if n := len(cfg.VirtualServers[0].RealServers); n != ldMaxReals {
