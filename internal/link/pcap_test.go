@@ -225,3 +225,50 @@ func TestPcapReadAllocs(t *testing.T) {
 		t.Errorf("PcapReader.ReadBatch allocs = %v, want 0", n)
 	}
 }
+
+func TestPcapngInterfaces(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		second layers.LinkType
+		ok     bool
+	}{
+		{"two raw ipv4 interfaces", layers.LinkTypeIPv4, true},
+		{"raw and ethernet interfaces", layers.LinkTypeEthernet, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			ng, err := pcapgo.NewNgWriter(&buf, layers.LinkTypeIPv4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := ng.AddInterface(pcapgo.NgInterface{LinkType: tc.second, TimestampResolution: 9})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := frames(2, 40)
+			for i, f := range fs {
+				ci := gopacket.CaptureInfo{Timestamp: time.Unix(1, 0), CaptureLength: len(f), Length: len(f), InterfaceIndex: i * id}
+				if err := ng.WritePacket(ci, f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := ng.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			r, err := OpenPcapReader(&buf)
+			if err != nil {
+				t.Fatalf("OpenPcapReader = %v", err)
+			}
+			if r.Type() != RawIP {
+				t.Errorf("Type() = %v, want raw-ip", r.Type())
+			}
+			got, _, err := readAll(t, r, 8)
+			if tc.ok && (err != io.EOF || len(got) != 2) {
+				t.Errorf("read %d frames, err %v; want 2, io.EOF", len(got), err)
+			}
+			if !tc.ok && (len(got) != 1 || err == nil || !errors.Is(err, pcapgo.ErrNgLinkTypeMismatch) || !strings.Contains(err.Error(), "record 2")) {
+				t.Errorf("read %d frames, err %v; want 1 frame and a link type mismatch at record 2", len(got), err)
+			}
+		})
+	}
+}
