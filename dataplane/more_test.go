@@ -152,3 +152,35 @@ func TestWorkersConcurrent(t *testing.T) {
 		t.Fatalf("%d active connections, want 200", n)
 	}
 }
+
+// TestTunnelFragNeeded: a router between the director and a TUN real
+// server says the IPIP packet is too big; the client hears it with the
+// tunnel overhead taken off (reference ipvs.md §5).
+func TestTunnelFragNeeded(t *testing.T) {
+	r := newRig(t, rigOpt{method: MethodTUN})
+	_, out := r.send(syn(cli, 40000).bytes(t))
+	if len(out) != 1 {
+		t.Fatalf("SYN: %d frames out", len(out))
+	}
+	tunnelled := out[0][14:] // the IPIP packet the director sent
+	buf := gopacket.NewSerializeBuffer()
+	router := netip.MustParseAddr("192.0.2.254")
+	gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+		&layers.Ethernet{SrcMAC: rs1MAC[:], DstMAC: dirMAC[:], EthernetType: layers.EthernetTypeIPv4},
+		&layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: router.AsSlice(), DstIP: dirAddr.AsSlice()},
+		&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, 4), Seq: 1400},
+		gopacket.Payload(tunnelled[:20+20+8]))
+	rec, out := r.send(buf.Bytes())
+	if rec.Action != ActICMP || rec.Conn != ConnExisting || len(out) != 1 {
+		t.Fatalf("frag-needed about IPIP: action %v reason %v conn %v, %d out", rec.Action, rec.Reason, rec.Conn, len(out))
+	}
+	pk := verify(t, out[0])
+	ip := pk.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	icmp := pk.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
+	if !ip.DstIP.Equal(cli.AsSlice()) || icmp.TypeCode != layers.CreateICMPv4TypeCode(3, 4) || icmp.Seq != 1380 {
+		t.Fatalf("relayed %v mtu %d to %v, want frag-needed 1380 to %v", icmp.TypeCode, icmp.Seq, ip.DstIP, cli)
+	}
+	if eth := pk.Layer(layers.LayerTypeEthernet).(*layers.Ethernet); MAC(eth.DstMAC) != cliMAC {
+		t.Fatalf("relayed to MAC %v, want the client's %v", eth.DstMAC, cliMAC)
+	}
+}
