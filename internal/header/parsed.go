@@ -674,7 +674,9 @@ func ValidTCPFlags(f uint8) bool {
 // the pseudo-header. A zero UDP checksum on IPv4 means none (RFC 768) and
 // verifies; on IPv6 it is invalid (RFC 8200 §8.1). Fragments and other
 // protocols report false: their checksum cannot be checked here. p must be
-// the result of an OK Decode of frame.
+// the result of an OK Decode of frame. A frame a live link flagged
+// link.CsumNotReady carries only a partial (pseudo-header) checksum: call
+// ComputeL4Checksum instead of verifying it.
 func (p *Parsed) VerifyL4(frame []byte) bool {
 	if p.Flags&FlagFragment != 0 || p.IPVersion == 0 {
 		return false
