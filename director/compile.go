@@ -344,27 +344,9 @@ func (c *Compiler) service(k svcIdent, vs *conf.VirtualServer, want []desired) (
 			c.nextID++
 			st.dests[w.ident] = d
 		}
-		sd := scheduler.Dest{ID: d.ID, Addr: d.Addr, Port: d.Port, Weight: w.weight}
-		in := false
-		for _, x := range st.list.Dests() {
-			if x.ID == d.ID {
-				in = true
-				if x.Weight == w.weight {
-					goto thresholds
-				}
-			}
-		}
-		if in {
-			if err := st.list.Edit(sd); err != nil {
-				return nil, err
-			}
-		} else if err := st.list.Add(sd); err != nil {
+		if err := st.apply(scheduler.Dest{ID: d.ID, Addr: d.Addr, Port: d.Port, Weight: w.weight}); err != nil {
 			return nil, err
 		}
-		if err := st.sched.Update(st.list.Dests()); err != nil {
-			return nil, err
-		}
-	thresholds:
 		d.Weight = w.weight
 		d.Available = true
 		if err := c.table.SetThresholds(d.ID, w.upper, w.lower); err != nil {
@@ -396,6 +378,34 @@ func (c *Compiler) service(k svcIdent, vs *conf.VirtualServer, want []desired) (
 		}
 	}
 	return svc, nil
+}
+
+// apply adds d to the service's list (at the head, as IPVS does) or edits
+// it in place when its weight changed, and tells the scheduler: one kernel
+// add_dest/edit_dest event per call.
+func (st *svcState) apply(d scheduler.Dest) error {
+	var err error
+	switch old, ok := st.find(d.ID); {
+	case !ok:
+		err = st.list.Add(d)
+	case old.Weight != d.Weight:
+		err = st.list.Edit(d)
+	default:
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return st.sched.Update(st.list.Dests())
+}
+
+func (st *svcState) find(id scheduler.DestID) (scheduler.Dest, bool) {
+	for _, x := range st.list.Dests() {
+		if x.ID == id {
+			return x, true
+		}
+	}
+	return scheduler.Dest{}, false
 }
 
 func (c *Compiler) identOf(st *svcState, id scheduler.DestID) destIdent {
