@@ -498,31 +498,26 @@ func (s *shard) matchOutLocked(slot uint32, k *ikey) bool {
 	return !k.v6 || (s.v6[slot][0] == k.ca6 && s.v6[slot][1] == k.va6)
 }
 
-func addrFrom(v4 uint32, v6 *[16]byte, is6 bool) netip.Addr {
-	if is6 {
-		return netip.AddrFrom16(*v6)
-	}
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], v4)
-	return netip.AddrFrom4(b)
+func addr4(v uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
 // connLocked copies live entry slot out.
 func (t *Table) connLocked(si int, s *shard, slot uint32, now int64) Conn {
 	e := &s.ents[slot]
-	is6 := e.flags&fV6 != 0
-	var a *v6addrs
-	if is6 {
-		a = &s.v6[slot]
+	var ca, va, da netip.Addr
+	if e.flags&fV6 != 0 {
+		a := &s.v6[slot]
+		ca, va, da = netip.AddrFrom16(a[0]), netip.AddrFrom16(a[1]), netip.AddrFrom16(a[2])
 	} else {
-		a = &v6addrs{}
+		ca, va, da = addr4(e.caddr), addr4(e.vaddr), addr4(e.daddr)
 	}
 	c := Conn{
 		Ref:      Ref{idx: uint32(si)<<t.strideBits | slot, gen: e.gen},
 		Proto:    e.proto,
-		Client:   netip.AddrPortFrom(addrFrom(e.caddr, &a[0], is6), e.cport),
-		Virtual:  netip.AddrPortFrom(addrFrom(e.vaddr, &a[1], is6), e.vport),
-		Real:     netip.AddrPortFrom(addrFrom(e.daddr, &a[2], is6), e.dport),
+		Client:   netip.AddrPortFrom(ca, e.cport),
+		Virtual:  netip.AddrPortFrom(va, e.vport),
+		Real:     netip.AddrPortFrom(da, e.dport),
 		Dest:     scheduler.DestID(e.dest),
 		Method:   Method(e.method),
 		State:    State(e.state),
