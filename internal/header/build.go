@@ -23,6 +23,21 @@ func PutEthernet(b []byte, dst, src [6]byte, etherType uint16) int {
 	return EthHdrLen
 }
 
+// PutEthernetVLAN writes an Ethernet header with one 802.1Q tag carrying
+// tci (priority, DEI and VLAN ID, as Parsed.VLAN records it), for answers
+// on the VLAN a frame arrived on. It returns 18.
+func PutEthernetVLAN(b []byte, dst, src [6]byte, tci, etherType uint16) int {
+	if len(b) < EthHdrLen+vlanTagLen {
+		return 0
+	}
+	copy(b[ethDst:], dst[:])
+	copy(b[ethSrc:], src[:])
+	binary.BigEndian.PutUint16(b[ethType:], EtherTypeVLAN)
+	binary.BigEndian.PutUint16(b[ethType+2:], tci)
+	binary.BigEndian.PutUint16(b[ethType+vlanTagLen:], etherType)
+	return EthHdrLen + vlanTagLen
+}
+
 // ARPFrameLen is the length of the frames PutARPReply and PutARPRequest
 // write: Ethernet header and ARP packet, without padding.
 const ARPFrameLen = EthHdrLen + ARPLen

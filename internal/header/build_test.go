@@ -348,3 +348,20 @@ func TestDecodeQuotedTunnel(t *testing.T) {
 		}
 	}
 }
+
+func TestPutEthernetVLAN(t *testing.T) {
+	src := tcp4Frame(t, 5)[EthHdrLen:]
+	b := make([]byte, 18+len(src))
+	if n := PutEthernetVLAN(b, [6]byte(macB), [6]byte(macA), 5<<13|100, EtherTypeIPv4); n != 18 {
+		t.Fatalf("PutEthernetVLAN = %d, want 18", n)
+	}
+	copy(b[18:], src)
+	p := decodeOK(t, b, link.Ethernet)
+	if p.Flags&FlagVLAN == 0 || p.VLAN != 5<<13|100 || p.L3Off != 18 || p.SrcMAC != [6]byte(macA) {
+		t.Errorf("decoded tag %#x flags %b L3Off %d src %x", p.VLAN, p.Flags, p.L3Off, p.SrcMAC)
+	}
+	verifyGopacket(t, b, layers.LayerTypeEthernet)
+	if n := PutEthernetVLAN(b[:17], [6]byte{}, [6]byte{}, 1, EtherTypeIPv4); n != 0 {
+		t.Errorf("PutEthernetVLAN(17 bytes) = %d, want 0", n)
+	}
+}

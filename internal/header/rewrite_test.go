@@ -73,6 +73,33 @@ func TestRewriteNAT(t *testing.T) {
 
 // TestRewriteUDPZeroBecomesFFFF finds a port whose rewrite computes a UDP
 // checksum of 0 and checks it is sent as 0xFFFF (RFC 768).
+// TestRewriteReplyNAT is the NAT-out direction: the real server's reply
+// gets the VIP and virtual port as its source (ipvs.md §6.1).
+func TestRewriteReplyNAT(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+		vip   string
+	}{
+		{"tcp4", serialize(t, eth(layers.EthernetTypeIPv4), ipv4(rs4, cli4, layers.IPProtocolTCP), tcp(8080, 40000, true, true), payload(77)), vip4},
+		{"udp6", serialize(t, eth(layers.EthernetTypeIPv6), ipv6(rs6, cli6, layers.IPProtocolUDP), udp(8080, 40000), payload(3)), vip6},
+	} {
+		f := append([]byte(nil), tc.frame...)
+		var p Parsed
+		if r := p.Decode(f, link.Ethernet); r != OK {
+			t.Fatalf("%s: Decode = %v", tc.name, r)
+		}
+		if !p.SetSrcAddr(f, addr(tc.vip)) || !p.SetSrcPort(f, 80) || !p.DecrementTTL(f) {
+			t.Fatalf("%s: reply rewrite refused", tc.name)
+		}
+		verifyGopacket(t, f, layers.LayerTypeEthernet)
+		var q Parsed
+		if r := q.Decode(f, link.Ethernet); r != OK || q.Src != addr(tc.vip) || q.SrcPort != 80 || !q.VerifyL4(f) {
+			t.Errorf("%s: after reply NAT Decode = %v, src %v:%d, VerifyL4 %v", tc.name, r, q.Src, q.SrcPort, q.VerifyL4(f))
+		}
+	}
+}
+
 func TestRewriteUDPZeroBecomesFFFF(t *testing.T) {
 	base := udp4Frame(t, 12)
 	var p Parsed
