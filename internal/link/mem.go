@@ -84,6 +84,9 @@ func NewPair(typ Type, mtu, depth int) (a, b *Mem) {
 // One reader at a time is expected; concurrent readers are safe.
 func (m *Mem) ReadBatch(b *Batch) error {
 	b.N = 0
+	if b.Cap() == 0 {
+		return nil // nothing could be returned; do not wait for it
+	}
 	q := m.rx
 	for {
 		q.mu.Lock()

@@ -108,6 +108,20 @@ func TestPairQueueFullDrops(t *testing.T) {
 	}
 }
 
+func TestPairEmptyBatch(t *testing.T) {
+	a, b := NewPair(Ethernet, 1500, 4)
+	wb := NewBatch(1)
+	fill(wb, frames(1, 10), 0)
+	a.WriteBatch(wb)
+	if err := b.ReadBatch(&Batch{}); err != nil {
+		t.Errorf("ReadBatch(zero-capacity batch) = %v, want nil", err)
+	}
+	rb := NewBatch(1)
+	if err := b.ReadBatch(rb); err != nil || rb.N != 1 {
+		t.Errorf("ReadBatch after an empty batch = %v, N %d; want the queued frame", err, rb.N)
+	}
+}
+
 func TestPairShortReaderBuffer(t *testing.T) {
 	a, b := NewPair(Ethernet, 1500, 4)
 	wb := NewBatch(2)
