@@ -34,15 +34,15 @@ const (
 // compiler fills defaults and validates.
 type compiler struct {
 	c     *Config
-	probs []Problem
+	probs problems
 }
 
 func (k *compiler) errorf(at Pos, format string, args ...any) {
-	k.probs = append(k.probs, problemf(at, SeverityError, format, args...))
+	k.probs.addf(at, SeverityError, format, args...)
 }
 
 func (k *compiler) warnf(at Pos, format string, args ...any) {
-	k.probs = append(k.probs, problemf(at, SeverityWarning, format, args...))
+	k.probs.addf(at, SeverityWarning, format, args...)
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -67,7 +67,7 @@ func Compile(c *Config) []Problem {
 	groups := k.vsGroups()
 	k.virtualServers(groups)
 	k.dataplane()
-	return k.probs
+	return k.probs.result()
 }
 
 func (k *compiler) global() {

@@ -17,12 +17,15 @@ import (
 // Bounds that keep the reader finite on hostile input. keepalived's own
 // limits differ (MAXBUF line buffer, no total limit); these are uvs's.
 const (
-	maxIncludeDepth = 16       // nested include levels
-	maxIncludeFiles = 1024     // files read in total
-	maxLineLen      = 64 << 10 // bytes in one logical line after substitution
-	maxTotalBytes   = 32 << 20 // bytes read from all files together
-	maxTotalLines   = 1 << 20  // logical lines produced in total
-	maxVarDepth     = 16       // nested $VAR substitution
+	maxIncludeDepth   = 16       // nested include levels
+	maxIncludeFiles   = 1024     // files read in total
+	maxLineLen        = 64 << 10 // bytes in one logical line after substitution
+	maxTotalBytes     = 32 << 20 // bytes read from all files together
+	maxTotalLines     = 1 << 20  // logical lines produced in total
+	maxVarDepth       = 16       // nested $VAR substitution
+	maxExpanded       = 64 << 20 // bytes of lines after $ substitution, in total
+	maxBraceExpansion = 256      // paths one include pattern expands to
+	maxGlobMeta       = 16       // wildcards in one include pattern (path.Match backtracks)
 )
 
 // token is one word of a line. Text has its double quotes removed.
@@ -102,19 +105,20 @@ type reader struct {
 	configID string
 	vars     map[string]string
 	lines    []kline
-	probs    []Problem
+	probs    problems
 	stack    []string // files being read, for loop detection
 	files    int
 	bytes    int
+	expanded int
 	overflow bool
 }
 
 func (r *reader) errorf(p Pos, format string, args ...any) {
-	r.probs = append(r.probs, problemf(p, SeverityError, format, args...))
+	r.probs.addf(p, SeverityError, format, args...)
 }
 
 func (r *reader) warnf(p Pos, format string, args ...any) {
-	r.probs = append(r.probs, problemf(p, SeverityWarning, format, args...))
+	r.probs.addf(p, SeverityWarning, format, args...)
 }
 
 // readFile reads one file (the main one, or an include).
@@ -226,6 +230,12 @@ func (r *reader) readText(name, text string) {
 				continue
 			}
 		}
+		r.expanded += len(line)
+		if r.expanded > maxExpanded {
+			r.errorf(Pos{name, lineNo, col}, "configuration larger than %d bytes after $ substitution", maxExpanded)
+			r.overflow = true
+			return
+		}
 		// A multi-line variable expands into several lines.
 		for _, l := range strings.Split(line, "\n") {
 			r.splitBraces(Pos{name, lineNo, col}, strings.TrimSpace(l))
@@ -260,6 +270,10 @@ func (r *reader) include(name string, at Pos, word, rest string) {
 			r.readFile(full, toks[0].Pos, strict)
 			continue
 		}
+		if strings.Count(pat, "*")+strings.Count(pat, "?")+strings.Count(pat, "[") > maxGlobMeta {
+			r.errorf(toks[0].Pos, "%s: pattern %q has more than %d wildcards", word, pat, maxGlobMeta)
+			continue
+		}
 		matches, err := r.src.glob(full)
 		if err != nil {
 			r.errorf(toks[0].Pos, "%s: bad pattern %q: %v", word, pat, err)
@@ -281,8 +295,8 @@ func (r *reader) include(name string, at Pos, word, rest string) {
 
 func hasGlobMeta(s string) bool { return strings.ContainsAny(s, "*?[") }
 
-// expandBraces expands csh-style {a,b} alternatives (not nested more than
-// the input allows; bounded by maxLineLen).
+// expandBraces expands csh-style {a,b} alternatives, at most
+// maxBraceExpansion results.
 func expandBraces(s string) []string {
 	open := strings.IndexByte(s, '{')
 	if open < 0 {
@@ -293,11 +307,12 @@ func expandBraces(s string) []string {
 		return []string{s}
 	}
 	closeAt += open
+	rests := expandBraces(s[closeAt+1:])
 	var out []string
 	for _, alt := range strings.Split(s[open+1:closeAt], ",") {
-		for _, rest := range expandBraces(s[closeAt+1:]) {
+		for _, rest := range rests {
 			out = append(out, s[:open]+alt+rest)
-			if len(out) > 256 {
+			if len(out) >= maxBraceExpansion {
 				return out
 			}
 		}
@@ -390,8 +405,9 @@ func (r *reader) substitute(at Pos, s string, depth int) string {
 		if strings.HasPrefix(s[i+1:], "{") {
 			c := strings.IndexByte(s[i+2:], '}')
 			if c < 0 {
-				b.WriteByte('$')
-				continue
+				// No later ${ can be closed either.
+				b.WriteString(s[i:])
+				break
 			}
 			name = s[i+2 : i+2+c]
 			end = i + 2 + c + 1

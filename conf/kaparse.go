@@ -18,19 +18,59 @@ type kparser struct {
 	lines []kline
 	i     int
 	cfg   *Config
-	probs []Problem
+	probs problems
 }
 
 func problemf(p Pos, sev Severity, format string, args ...any) Problem {
 	return Problem{Pos: p, Severity: sev, Msg: fmt.Sprintf(format, args...)}
 }
 
+// maxProblems bounds the problems one stage records, so that a hostile or
+// mangled file cannot make uvs format millions of messages; the rest are
+// counted.
+const maxProblems = 1000
+
+// problems collects problems up to maxProblems.
+type problems struct {
+	list    []Problem
+	dropped int
+}
+
+func (ps *problems) add(p ...Problem) {
+	for _, q := range p {
+		if len(ps.list) >= maxProblems {
+			ps.dropped++
+			continue
+		}
+		ps.list = append(ps.list, q)
+	}
+}
+
+func (ps *problems) addf(at Pos, sev Severity, format string, args ...any) {
+	if len(ps.list) >= maxProblems {
+		ps.dropped++
+		return
+	}
+	ps.list = append(ps.list, problemf(at, sev, format, args...))
+}
+
+// result returns the problems, with a final error saying how many were
+// left out.
+func (ps *problems) result() []Problem {
+	if ps.dropped > 0 {
+		last := ps.list[len(ps.list)-1].Pos
+		ps.list = append(ps.list, problemf(last, SeverityError, "too many problems: %d more not shown", ps.dropped))
+		ps.dropped = 0
+	}
+	return ps.list
+}
+
 func (p *kparser) errorf(at Pos, format string, args ...any) {
-	p.probs = append(p.probs, problemf(at, SeverityError, format, args...))
+	p.probs.addf(at, SeverityError, format, args...)
 }
 
 func (p *kparser) warnf(at Pos, format string, args ...any) {
-	p.probs = append(p.probs, problemf(at, SeverityWarning, format, args...))
+	p.probs.addf(at, SeverityWarning, format, args...)
 }
 
 // nextIsOpen reports whether the next line is a lone "{".

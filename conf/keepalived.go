@@ -30,7 +30,7 @@ func parseKeepalived(src source, name string, opts KeepalivedOptions) (*Config, 
 	cfg := &Config{Format: FormatKeepalived, Path: name}
 	p := &kparser{lines: r.lines, cfg: cfg}
 	p.top()
-	return cfg, append(r.probs, p.probs...)
+	return cfg, append(r.probs.result(), p.probs.result()...)
 }
 
 // keywords keepalived knows that uvs does not implement; they are reported
@@ -67,7 +67,7 @@ func (p *kparser) top() {
 		case "static_ipaddress":
 			p.valueBody(l, func(e *kline) {
 				ip, ps := parseIPAddress(w, e.Toks)
-				p.probs = append(p.probs, ps...)
+				p.probs.add(ps...)
 				p.cfg.StaticIPAddresses = append(p.cfg.StaticIPAddresses, ip)
 			})
 		case "static_routes", "static_rules":
@@ -77,7 +77,7 @@ func (p *kparser) top() {
 			}
 			p.valueBody(l, func(e *kline) {
 				r, ps := parseRoute(w, e.Toks)
-				p.probs = append(p.probs, ps...)
+				p.probs.add(ps...)
 				*dst = append(*dst, r)
 			})
 		case "vrrp_script":
@@ -492,7 +492,7 @@ func (p *kparser) notify(l *kline, n *Notify) bool {
 func (p *kparser) trackList(kw *kline, lo, hi int, dst *[]Track) {
 	p.valueBody(kw, func(e *kline) {
 		tr, ps := parseTrack(kw.word(), e.Toks, lo, hi)
-		p.probs = append(p.probs, ps...)
+		p.probs.add(ps...)
 		*dst = append(*dst, tr)
 	})
 }
@@ -607,7 +607,7 @@ func (p *kparser) vrrpInstance(kw *kline) {
 			}
 			p.valueBody(l, func(e *kline) {
 				ip, ps := parseIPAddress(w, e.Toks)
-				p.probs = append(p.probs, ps...)
+				p.probs.add(ps...)
 				*dst = append(*dst, ip)
 			})
 		case "virtual_routes", "virtual_rules":
@@ -617,7 +617,7 @@ func (p *kparser) vrrpInstance(kw *kline) {
 			}
 			p.valueBody(l, func(e *kline) {
 				r, ps := parseRoute(w, e.Toks)
-				p.probs = append(p.probs, ps...)
+				p.probs.add(ps...)
 				*dst = append(*dst, r)
 			})
 		case "unicast_src_ip", "mcast_src_ip":
@@ -625,7 +625,7 @@ func (p *kparser) vrrpInstance(kw *kline) {
 		case "unicast_peer":
 			p.valueBody(l, func(e *kline) {
 				up, ps := parseUnicastPeer(e.Toks)
-				p.probs = append(p.probs, ps...)
+				p.probs.add(ps...)
 				vi.UnicastPeers = append(vi.UnicastPeers, up)
 			})
 		case "unicast_ttl":
@@ -726,7 +726,7 @@ func (p *kparser) vsGroup(kw *kline) {
 	g := VirtualServerGroup{Pos: kw.Pos, Name: p.name(kw)}
 	p.body(kw, func(l *kline) {
 		e, ps := parseVSGEntry(l.Toks)
-		p.probs = append(p.probs, ps...)
+		p.probs.add(ps...)
 		g.Entries = append(g.Entries, e)
 	})
 	p.cfg.VirtualServerGroups = append(p.cfg.VirtualServerGroups, g)

@@ -35,7 +35,7 @@ func ParseTOML(name string, src []byte) (*Config, []Problem) {
 	}
 	d := &tdecoder{file: name, pos: scanTOMLPositions(name, string(src))}
 	d.table(reflect.ValueOf(cfg).Elem(), raw, "", "")
-	return cfg, d.probs
+	return cfg, d.probs.result()
 }
 
 // tablePos is what scanTOMLPositions records about one table instance.
@@ -131,11 +131,11 @@ func splitDotted(s string) []string {
 type tdecoder struct {
 	file  string
 	pos   map[string]*tablePos
-	probs []Problem
+	probs problems
 }
 
 func (d *tdecoder) errorf(at Pos, format string, args ...any) {
-	d.probs = append(d.probs, problemf(at, SeverityError, format, args...))
+	d.probs.addf(at, SeverityError, format, args...)
 }
 
 // keyPos returns the position of key in the table instance path.
@@ -242,7 +242,7 @@ func (d *tdecoder) entry(v reflect.Value, s string, at Pos, key string) bool {
 	fix := func(ps []Problem) {
 		for _, p := range ps {
 			p.Pos = at
-			d.probs = append(d.probs, p)
+			d.probs.add(p)
 		}
 	}
 	switch v.Type() {
