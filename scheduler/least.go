@@ -23,13 +23,30 @@ type least struct {
 	name string
 	kind kind
 	load Load
-	tab  atomic.Pointer[[]entry]
+	tab  atomic.Pointer[scanTable]
+}
+
+// scanTable is a snapshot laid out for scanning: weights and counter
+// pointers in parallel arrays (list order), so a scan of 1000 real servers
+// reads 12 KB of table besides the counters themselves.
+type scanTable struct {
+	e []entry
+	w []int32
+	c []*Counters
+}
+
+func newScanTable(es []entry) *scanTable {
+	t := &scanTable{e: es, w: make([]int32, len(es)), c: make([]*Counters, len(es))}
+	for i := range es {
+		t.w[i], t.c[i] = es[i].Weight, es[i].c
+	}
+	return t
 }
 
 func newLeast(name string, load Load) *least {
 	k := map[string]kind{"lc": kindLC, "wlc": kindWLC, "sed": kindSED, "nq": kindNQ, "fo": kindFO, "ovf": kindOVF}[name]
 	s := &least{name: name, kind: k, load: load}
-	s.tab.Store(new([]entry))
+	s.tab.Store(newScanTable(nil))
 	return s
 }
 
@@ -42,47 +59,46 @@ func (s *least) Update(dests []Dest) error {
 	if err != nil {
 		return err
 	}
-	s.tab.Store(&es)
+	s.tab.Store(newScanTable(es))
 	return nil
 }
 
 // Pick implements Scheduler.
 func (s *least) Pick(*Input) (Dest, bool) {
-	e := *s.tab.Load()
+	t := s.tab.Load()
 	var i int
 	switch s.kind {
 	case kindLC:
-		i = pickLC(e)
+		i = pickLC(t.w, t.c)
 	case kindWLC:
-		i = pickWLC(e)
+		i = pickWLC(t.w, t.c)
 	case kindSED:
-		i = pickSED(e)
+		i = pickSED(t.w, t.c)
 	case kindNQ:
-		i = pickNQ(e)
+		i = pickNQ(t.w, t.c)
 	case kindFO:
-		i = pickFO(e)
+		i = pickFO(t.w, t.c)
 	case kindOVF:
-		i = pickOVF(e)
+		i = pickOVF(t.w, t.c)
 	default:
 		i = -1
 	}
 	if i < 0 {
 		return Dest{}, false
 	}
-	return e[i].Dest, true
+	return t.e[i].Dest, true
 }
 
 // pickLC is ip_vs_lc_schedule: the first real server with the least
 // overhead, compared unsigned; weight only matters as "0 = skip".
-func pickLC(e []entry) int {
+func pickLC(w []int32, c []*Counters) int {
 	least := -1
 	var loh uint32
-	for i := range e {
-		d := &e[i]
-		if d.Weight == 0 || d.c.Overload.Load() {
+	for i, ci := range c {
+		if w[i] == 0 || ci.Overload.Load() {
 			continue
 		}
-		doh := uint32(d.c.Overhead())
+		doh := uint32(ci.Overhead())
 		if least < 0 || doh < loh {
 			least, loh = i, doh
 		}
@@ -90,11 +106,11 @@ func pickLC(e []entry) int {
 	return least
 }
 
-// firstUsable returns the index of the first non-overloaded entry with
-// weight > 0, the first stage of wlc, sed and lblc.
-func firstUsable(e []entry) int {
-	for i := range e {
-		if !e[i].c.Overload.Load() && e[i].Weight > 0 {
+// firstUsable returns the index of the first non-overloaded real server
+// with weight > 0, the first stage of wlc and sed.
+func firstUsable(w []int32, c []*Counters) int {
+	for i, ci := range c {
+		if w[i] > 0 && !ci.Overload.Load() {
 			return i
 		}
 	}
@@ -102,24 +118,22 @@ func firstUsable(e []entry) int {
 }
 
 // pickWLC is ip_vs_wlc_schedule: overhead/weight compared as
-// loh*dw > doh*lw in int64. Later weight-0 entries are not skipped but can
-// never win (the left side is 0).
-func pickWLC(e []entry) int {
-	least := firstUsable(e)
+// loh*dw > doh*lw in int64. The kernel does not skip later weight-0 real
+// servers, but they can never win (loh*0 > doh*lw is false), so they are
+// skipped before their counters are read.
+func pickWLC(w []int32, c []*Counters) int {
+	least := firstUsable(w, c)
 	if least < 0 {
 		return -1
 	}
-	loh := int64(e[least].c.Overhead())
-	for i := least + 1; i < len(e); i++ {
-		d := &e[i]
-		// A weight-0 entry cannot win (loh*0 > doh*lw is false); skipping
-		// it before touching its counters changes nothing.
-		if d.Weight == 0 || d.c.Overload.Load() {
+	loh, lw := int64(c[least].Overhead()), int64(w[least])
+	for i := least + 1; i < len(c); i++ {
+		if w[i] == 0 || c[i].Overload.Load() {
 			continue
 		}
-		doh := int64(d.c.Overhead())
-		if loh*int64(d.Weight) > doh*int64(e[least].Weight) {
-			least, loh = i, doh
+		doh := int64(c[i].Overhead())
+		if loh*int64(w[i]) > doh*lw {
+			least, loh, lw = i, doh, int64(w[i])
 		}
 	}
 	return least
@@ -129,20 +143,19 @@ func pickWLC(e []entry) int {
 func sedOverhead(c *Counters) int64 { return int64(c.Active.Load()) + 1 }
 
 // pickSED is ip_vs_sed_schedule: wlc with overhead activeconns + 1.
-func pickSED(e []entry) int {
-	least := firstUsable(e)
+func pickSED(w []int32, c []*Counters) int {
+	least := firstUsable(w, c)
 	if least < 0 {
 		return -1
 	}
-	loh := sedOverhead(e[least].c)
-	for i := least + 1; i < len(e); i++ {
-		d := &e[i]
-		if d.Weight == 0 || d.c.Overload.Load() { // weight 0 cannot win, as in wlc
+	loh, lw := sedOverhead(c[least]), int64(w[least])
+	for i := least + 1; i < len(c); i++ {
+		if w[i] == 0 || c[i].Overload.Load() { // weight 0 cannot win, as in wlc
 			continue
 		}
-		doh := sedOverhead(d.c)
-		if loh*int64(d.Weight) > doh*int64(e[least].Weight) {
-			least, loh = i, doh
+		doh := sedOverhead(c[i])
+		if loh*int64(w[i]) > doh*lw {
+			least, loh, lw = i, doh, int64(w[i])
 		}
 	}
 	return least
@@ -150,20 +163,19 @@ func pickSED(e []entry) int {
 
 // pickNQ is ip_vs_nq_schedule: the first idle (activeconns == 0) usable real
 // server wins at once; otherwise sed's comparison.
-func pickNQ(e []entry) int {
+func pickNQ(w []int32, c []*Counters) int {
 	least := -1
-	var loh int64
-	for i := range e {
-		d := &e[i]
-		if d.c.Overload.Load() || d.Weight == 0 {
+	var loh, lw int64
+	for i, ci := range c {
+		if w[i] == 0 || ci.Overload.Load() {
 			continue
 		}
-		if d.c.Active.Load() == 0 {
+		if ci.Active.Load() == 0 {
 			return i
 		}
-		doh := sedOverhead(d.c)
-		if least < 0 || loh*int64(d.Weight) > doh*int64(e[least].Weight) {
-			least, loh = i, doh
+		doh := sedOverhead(ci)
+		if least < 0 || loh*int64(w[i]) > doh*lw {
+			least, loh, lw = i, doh, int64(w[i])
 		}
 	}
 	return least
@@ -171,13 +183,12 @@ func pickNQ(e []entry) int {
 
 // pickFO is ip_vs_fo_schedule: the non-overloaded real server with the
 // strictly highest weight; the first wins ties; weight 0 never wins.
-func pickFO(e []entry) int {
+func pickFO(w []int32, c []*Counters) int {
 	h := -1
 	var hw int32
-	for i := range e {
-		d := &e[i]
-		if d.Weight > hw && !d.c.Overload.Load() {
-			h, hw = i, d.Weight
+	for i, ci := range c {
+		if w[i] > hw && !ci.Overload.Load() {
+			h, hw = i, w[i]
 		}
 	}
 	return h
@@ -185,16 +196,16 @@ func pickFO(e []entry) int {
 
 // pickOVF is ip_vs_ovf_schedule: the highest-weight real server that still
 // has activeconns <= weight.
-func pickOVF(e []entry) int {
+func pickOVF(w []int32, c []*Counters) int {
 	h := -1
-	for i := range e {
-		d := &e[i]
-		w := d.Weight
-		if w == 0 || d.c.Overload.Load() || d.c.Active.Load() > w {
+	var hw int32
+	for i, ci := range c {
+		wi := w[i]
+		if wi == 0 || ci.Overload.Load() || ci.Active.Load() > wi {
 			continue
 		}
-		if h < 0 || w > e[h].Weight {
-			h = i
+		if h < 0 || wi > hw {
+			h, hw = i, wi
 		}
 	}
 	return h

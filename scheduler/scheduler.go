@@ -75,9 +75,11 @@ type Input struct {
 	// the TCP/UDP/SCTP source port (the embedded destination port for an
 	// inverse ICMP header), 0 for other protocols.
 	SrcPort uint16
-	// Now is monotonic time in nanoseconds. lblc and lblcr use it for entry
-	// lastuse/lastmod and to run their 60 s garbage-collection ticks;
-	// the others ignore it. It must not go backwards.
+	// Now is monotonic time in nanoseconds (the replay clock under uvs
+	// replay). lblc and lblcr use it for entry lastuse/lastmod and to run
+	// their 60 s garbage-collection ticks; the others ignore it. Workers
+	// racing by a few nanoseconds are harmless; a clock that jumps back by
+	// minutes would delay expiry as it would in the kernel.
 	Now int64
 }
 
