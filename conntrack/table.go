@@ -624,16 +624,7 @@ func (t *Table) Update(now int64, r Ref, dir Dir, tcpFlags uint8) (State, bool) 
 			assure = true
 		}
 	}
-	if next != cur {
-		s.byState[cur]--
-		s.byState[next]++
-		e.state = uint8(next)
-		inactive := e.flags&fInactive != 0
-		if act := next.Active(); act == inactive {
-			t.dests.move(scheduler.DestID(e.dest), act)
-			e.flags ^= fInactive
-		}
-	}
+	t.setStateLocked(s, e, next)
 	e.timeout = t.timeoutOf(next)
 	e.expires = deadline(now, e.timeout)
 	if assure && e.link != 0 {
