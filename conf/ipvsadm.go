@@ -26,15 +26,16 @@ const (
 	ipvsMaxWeight = 65535
 	// ipvsMaxThreshold is INT_MAX, the bound of -x and -y.
 	ipvsMaxThreshold = 1<<31 - 1
-	// ipvsMaxLine bounds the tokens of one line considered: ipvsadm's
-	// config_stream reads at most MAX_LINE_LENGTH (4096) bytes per token;
-	// no valid command has more than a few dozen tokens.
+	// ipvsMaxTokens bounds the tokens of one line that are considered:
+	// no valid command has more than a few dozen, and it keeps a hostile
+	// line from costing more than one problem.
 	ipvsMaxTokens = 256
 )
 
 // ipvsServices is the built-in table of service names for ports, so that
 // loading a config never consults /etc/services or NSS. Names are those
-// of Debian's netbase /etc/services, aliases included.
+// of Debian's netbase /etc/services, aliases included. Like the other
+// tables in this file it is read-only, never written.
 var ipvsServices = map[string]uint16{
 	"ftp-data": 20, "ftp": 21, "ssh": 22, "telnet": 23, "smtp": 25, "mail": 25,
 	"domain": 53, "tftp": 69, "http": 80, "www": 80, "www-http": 80, "kerberos": 88,
@@ -55,17 +56,9 @@ func ipvsServicePort(name, _ string) (uint16, bool) {
 	return n, ok
 }
 
-// ipvsSchedulers are the scheduler modules of Linux (and so uvs).
-var ipvsSchedulers = []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"}
-
-func ipvsKnownScheduler(s string) bool {
-	for _, k := range ipvsSchedulers {
-		if k == s {
-			return true
-		}
-	}
-	return false
-}
+// ipvsKnownScheduler reports whether s names a scheduler module of Linux
+// (and so of uvs).
+func ipvsKnownScheduler(s string) bool { return Scheduler(s).Valid() }
 
 // ipvsParseNetmask4 parses a dotted-quad IPv4 netmask.
 func ipvsParseNetmask4(s string) (netip.Addr, bool) {

@@ -606,7 +606,8 @@ func (p *ldParser) global(line string, lno int) {
 }
 
 // ldSectionOnly lists the directives that only exist inside a virtual
-// section, for a better message when one is found at the top level.
+// section, for a better message when one is found at the top level. It is
+// read-only, never written.
 var ldSectionOnly = map[string]bool{
 	"real": true, "real6": true, "request": true, "receive": true, "checktype": true,
 	"checkcommand": true, "checkport": true, "login": true, "passwd": true, "database": true,
@@ -1014,7 +1015,7 @@ func (p *ldParser) virtualLine(v *ldVirtual, rcmd string, lno, col int) {
 	}
 }
 
-// ldServices are the values service= accepts.
+// ldServices are the values service= accepts (read-only).
 var ldServices = map[string]bool{
 	"dns": true, "ftp": true, "http": true, "https": true, "http_proxy": true, "imap": true,
 	"imaps": true, "ldap": true, "ldaps": true, "nntp": true, "mysql": true, "none": true,
