@@ -127,36 +127,16 @@ func (w *Worker) tun(in *link.Batch, i int, s *Snapshot, c *conntrack.Conn, now 
 	if !ok {
 		return ActDrop, ReasonNoBuffer
 	}
+	// The inner IP packet stays where it is; the outer header (and the
+	// Ethernet header, moved) go into the headroom in front of it.
 	tx := w.tx
-	eth := 0
-	if w.e.cfg.LinkType == link.Ethernet {
-		eth = header.EthHdrLen
-	}
-	// The inner IP packet stays where it is; the outer header and a fresh
-	// Ethernet header go into the headroom in front of it.
-	innerAt := tx.Off[j] + p.L3Off
-	newOff := innerAt - outer - eth
-	if newOff < 0 {
+	w.ipID++
+	off, n, ok := p.Encap(tx.Bufs[j], tx.Off[j], src, real, w.ipID)
+	if !ok {
 		tx.N--
-		return ActDrop, ReasonNoBuffer
+		return ActDrop, ReasonNoRoute
 	}
-	buf := tx.Bufs[j]
-	inner := buf[innerAt : innerAt+p.IPLen]
-	if real.Is4() {
-		w.ipID++
-		header.PutIPv4Tunnel(buf[innerAt-outer:innerAt], inner, src, real, w.ipID)
-	} else {
-		header.PutIPv6Tunnel(buf[innerAt-outer:innerAt], inner, src, real)
-	}
-	if eth != 0 {
-		et := header.EtherTypeIPv4
-		if real.Is6() {
-			et = header.EtherTypeIPv6
-		}
-		header.PutEthernet(buf[newOff:], MAC{}, s.MAC, et)
-	}
-	tx.Off[j] = newOff
-	tx.Len[j] = eth + outer + p.IPLen
+	tx.Off[j], tx.Len[j] = off, n
 	return w.sendTo(s, j, real, src, ActTUN, now)
 }
 
