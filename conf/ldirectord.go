@@ -345,15 +345,19 @@ func (v *ldVirtual) id() string {
 }
 
 // ldFirstField returns the first blank-separated field of s and whatever
-// follows it, trimmed.
+// follows it without its leading blanks. rest is a suffix of s, so
+// len(s)-len(rest) is its offset.
 func ldFirstField(s string) (field, rest string) {
 	s = strings.TrimLeft(s, " \t")
 	i := strings.IndexAny(s, " \t")
 	if i < 0 {
 		return s, ""
 	}
-	return s[:i], strings.TrimSpace(s[i:])
+	return s[:i], strings.TrimLeft(s[i:], " \t")
 }
+
+// ldBlank reports whether s has nothing but blanks.
+func ldBlank(s string) bool { return strings.TrimRight(s, " \t") == "" }
 
 // ldSplitHostPort splits "host:port" or "[v6]:port" at the port colon.
 // hasPort reports whether a ":port" part was present.
@@ -459,8 +463,8 @@ func (p *ldParser) virtualHeader(v6 bool, val string, hpos, vpos ldPos) *ldVirtu
 	v := &ldVirtual{pos: hpos, v6: v6, protocol: "tcp"}
 	ldVirtualDefaults(v)
 	tok, rest := ldFirstField(val)
-	if rest != "" && rest[0] != '#' {
-		p.warnf(ldPos{vpos.line, vpos.col + strings.Index(val, rest)}, "ignoring %s after the virtual service address (ldirectord ignores it too)", ldQuote(rest))
+	if !ldBlank(rest) && rest[0] != '#' {
+		p.warnf(ldPos{vpos.line, vpos.col + len(val) - len(rest)}, "ignoring %s after the virtual service address (ldirectord ignores it too)", ldQuote(strings.TrimRight(rest, " \t")))
 	}
 	switch {
 	case tok == "":
@@ -1104,8 +1108,8 @@ func (p *ldParser) checktype(v *ldVirtual, val string, pos ldPos) {
 // ["request", "receive"] [l:N] [u:N]".
 func (p *ldParser) real(v *ldVirtual, val string, pos ldPos) {
 	spec, flags := ldFirstField(val)
-	flagsCol := pos.col + strings.Index(val, flags)
-	if flags == "" {
+	flagsCol := pos.col + len(val) - len(flags)
+	if ldBlank(flags) {
 		p.errorf(pos, "invalid address for real server (wrong format): %s needs a forwarding method (gate, masq or ipip)", ldQuote(val))
 		return
 	}
@@ -1149,13 +1153,17 @@ func (p *ldParser) real(v *ldVirtual, val string, pos ldPos) {
 		r.weight = n
 		rest = after
 	}
-	for rest != "" {
+	for {
+		rest = strings.TrimLeft(rest, " \t")
+		if ldBlank(rest) {
+			break
+		}
 		col := restCol()
 		switch {
 		case rest[0] == '"':
 			req, recv, after, ok := ldRequestReceive(rest)
 			if !ok {
-				p.errorf(ldPos{pos.line, col}, "invalid real server line, around %s: want \"request\", \"receive\"", ldQuote(rest))
+				p.errorf(ldPos{pos.line, col}, "invalid real server line, around %s: want \"request\", \"receive\"", ldQuote(strings.TrimRight(rest, " \t")))
 				return
 			}
 			if !strings.HasPrefix(req, "/") {
@@ -1163,7 +1171,7 @@ func (p *ldParser) real(v *ldVirtual, val string, pos ldPos) {
 			}
 			r.request = ldStr{set: true, v: req, pos: ldPos{pos.line, col}}
 			r.receive = ldStr{set: true, v: recv, pos: ldPos{pos.line, col}}
-			rest = strings.TrimLeft(after, " ")
+			rest = after
 		case strings.HasPrefix(rest, "l:") || strings.HasPrefix(rest, "u:"):
 			tok, after := ldFirstField(rest)
 			n, err := strconv.ParseUint(tok[2:], 10, 31) // ipvsadm: 0..INT_MAX
@@ -1178,7 +1186,7 @@ func (p *ldParser) real(v *ldVirtual, val string, pos ldPos) {
 			}
 			rest = after
 		default:
-			p.errorf(ldPos{pos.line, col}, "Invalid real server line, around %s", ldQuote(rest))
+			p.errorf(ldPos{pos.line, col}, "Invalid real server line, around %s", ldQuote(strings.TrimRight(rest, " \t")))
 			return
 		}
 	}
