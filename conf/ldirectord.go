@@ -639,6 +639,10 @@ func ldQuoted(val string) (string, bool) {
 	return val[1:end], true
 }
 
+// ldTabs expands tabs the way ldirectord does inside virtual sections
+// (s/\t/    /g), for string values.
+func ldTabs(s string) string { return strings.ReplaceAll(s, "\t", strings.Repeat(" ", ldTabWidth)) }
+
 // ldOptQuoted matches /"(.*)"/ or else /(.*)/.
 func ldOptQuoted(val string) string {
 	if s, ok := ldQuoted(val); ok {
@@ -803,8 +807,9 @@ func (p *ldParser) virtualLine(v *ldVirtual, rcmd string, lno, col int) {
 		p.errorf(pos, "unknown command %s", ldQuote(strings.TrimSpace(rcmd)))
 		return
 	}
-	// Tabs were expanded by ldirectord before the value was taken.
-	val = strings.ReplaceAll(val, "\t", "    ")
+	// ldirectord expanded each tab to 4 spaces before taking the value;
+	// that matters only inside strings (ldTabs), elsewhere a tab is a
+	// blank like a space.
 	switch key {
 	case "real", "real6":
 		if (key == "real6") != v.v6 {
@@ -817,7 +822,7 @@ func (p *ldParser) virtualLine(v *ldVirtual, rcmd string, lno, col int) {
 		}
 		p.real(v, val, vpos)
 	case "request":
-		s, ok := ldQuoted(val)
+		s, ok := ldQuoted(ldTabs(val))
 		if !ok {
 			p.errorf(vpos, "request needs a quoted value: request=\"...\" (ldirectord: Unknown command)")
 			return
@@ -831,7 +836,7 @@ func (p *ldParser) virtualLine(v *ldVirtual, rcmd string, lno, col int) {
 		}
 		v.request = s
 	case "receive":
-		s, ok := ldQuoted(val)
+		s, ok := ldQuoted(ldTabs(val))
 		if !ok {
 			p.errorf(vpos, "receive needs a quoted value: receive=\"...\" (ldirectord: Unknown command)")
 			return
@@ -844,7 +849,7 @@ func (p *ldParser) virtualLine(v *ldVirtual, rcmd string, lno, col int) {
 	case "checktype":
 		p.checktype(v, val, vpos)
 	case "checkcommand":
-		s := ldOptQuoted(val)
+		s := ldOptQuoted(ldTabs(val))
 		if s == "" {
 			p.errorf(vpos, "invalid check command")
 			return
@@ -874,7 +879,7 @@ func (p *ldParser) virtualLine(v *ldVirtual, rcmd string, lno, col int) {
 		}
 		v.checkPort = ldInt{set: true, v: n, pos: vpos}
 	case "login", "passwd", "database", "secret":
-		s, ok := ldQuoted(val)
+		s, ok := ldQuoted(ldTabs(val))
 		if !ok {
 			p.errorf(vpos, "%s needs a quoted value: %s=\"...\" (ldirectord: Unknown command)", key, key)
 			return
@@ -897,7 +902,7 @@ func (p *ldParser) virtualLine(v *ldVirtual, rcmd string, lno, col int) {
 		}
 		p.unsupported(pos, key)
 	case "scheduler":
-		s := strings.TrimRight(val, " ")
+		s := strings.TrimRight(val, " \t")
 		if s == "" || strings.ContainsFunc(s, func(r rune) bool { return r < 'a' || r > 'z' }) {
 			p.errorf(vpos, "invalid scheduler, should be only lowercase letters (a-z): %s", ldQuote(val))
 			return
@@ -925,7 +930,7 @@ func (p *ldParser) virtualLine(v *ldVirtual, rcmd string, lno, col int) {
 		}
 		v.persistent = ldInt{set: true, v: n, pos: vpos}
 	case "netmask":
-		s := strings.TrimRight(val, " ")
+		s := strings.TrimRight(val, " \t")
 		if v.v6 {
 			n, err := strconv.ParseUint(s, 10, 8)
 			if !ldAllDigits(s) || err != nil || n < 1 || n > 128 {
@@ -938,7 +943,7 @@ func (p *ldParser) virtualLine(v *ldVirtual, rcmd string, lno, col int) {
 		}
 		v.netmask = ldStr{set: true, v: s, pos: vpos}
 	case "protocol":
-		s := strings.TrimRight(val, " ")
+		s := strings.TrimRight(val, " \t")
 		switch {
 		case v.protocol == "fwm" && s != "fwm":
 			p.errorf(vpos, "protocol must be fwm if the virtual service is a fwmark (a number)")
@@ -952,7 +957,7 @@ func (p *ldParser) virtualLine(v *ldVirtual, rcmd string, lno, col int) {
 		p.yesNo(&b, key, val, vpos)
 		v.ops = b.v
 	case "service":
-		s := strings.TrimRight(val, " ")
+		s := strings.TrimRight(val, " \t")
 		if !ldServices[s] {
 			p.errorf(vpos, "service must be dns, ftp, http, https, http_proxy, imap, imaps, ldap, ldaps, nntp, mysql, none, oracle, pop, pops, radius, pgsql, simpletcp, sip, smtp or submission, not %s", ldQuote(s))
 			return
@@ -960,14 +965,14 @@ func (p *ldParser) virtualLine(v *ldVirtual, rcmd string, lno, col int) {
 		v.service = s
 		v.serviceSet = true
 	case "httpmethod":
-		s := strings.ToUpper(strings.TrimRight(val, " "))
+		s := strings.ToUpper(strings.TrimRight(val, " \t"))
 		if s != "GET" && s != "HEAD" {
 			p.errorf(vpos, "httpmethod must be GET or HEAD")
 			return
 		}
 		v.httpMethod = s
 	case "virtualhost":
-		s := strings.Trim(strings.TrimRight(val, " "), "\"")
+		s := strings.Trim(strings.TrimRight(val, " \t"), "\"")
 		v.virtualHost = ldStr{set: true, v: s, pos: vpos}
 	case "fallback", "fallback6":
 		if (key == "fallback6") != v.v6 {
@@ -980,7 +985,7 @@ func (p *ldParser) virtualLine(v *ldVirtual, rcmd string, lno, col int) {
 		}
 		v.fallback = p.fallback(v.v6, val, vpos)
 	case "fallbackcommand":
-		s := ldOptQuoted(val)
+		s := ldOptQuoted(ldTabs(val))
 		if s == "" {
 			p.errorf(vpos, "invalid fallback command")
 			return
@@ -1087,7 +1092,7 @@ func ldServiceDefaultPort(service string) uint16 {
 // checktype parses checktype= (a number N means connect checks with a
 // negotiate check every N connects).
 func (p *ldParser) checktype(v *ldVirtual, val string, pos ldPos) {
-	s := strings.TrimRight(val, " ")
+	s := strings.TrimRight(val, " \t")
 	if s != "" && s[0] >= '0' && s[0] <= '9' {
 		n, ok := p.leadingNumber(s, pos, "invalid checktype")
 		if ok {
@@ -1162,6 +1167,7 @@ func (p *ldParser) real(v *ldVirtual, val string, pos ldPos) {
 		switch {
 		case rest[0] == '"':
 			req, recv, after, ok := ldRequestReceive(rest)
+			req, recv = ldTabs(req), ldTabs(recv)
 			if !ok {
 				p.errorf(ldPos{pos.line, col}, "invalid real server line, around %s: want \"request\", \"receive\"", ldQuote(strings.TrimRight(rest, " \t")))
 				return

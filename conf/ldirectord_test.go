@@ -312,6 +312,8 @@ func TestParseLdirectordProblems(t *testing.T) {
 			[]string{`2:26: error: Invalid real server line, around "gate"`}},
 		{"method repeated in the address", v + "\treal=10.0.0.2:80 gate gate\n",
 			[]string{`2:24: error: Invalid real server line, around "gate"`}},
+		{"tabs inside a real line", v + "\treal=10.0.0.2:80\tgate\tjunk\n",
+			[]string{`2:24: error: Invalid real server line, around "junk"`}},
 		{"trailing blanks after a real", v + "\treal=10.0.0.2:80 gate 2 \"/x\", \"y\" l:1 u:9   \n", nil},
 		{"real host name", v + "\treal=web1:80 gate\n",
 			[]string{`2:7: error: invalid address "web1" for real server: uvs does not resolve host names`}},
@@ -478,6 +480,12 @@ func TestParseLdirectordSemantics(t *testing.T) {
 				c := vs[0].RealServers[0].Checks[0]
 				if c.Kind != CheckDNS || c.DNSType != "SOA" || c.DNSName != "." {
 					t.Errorf("check = %v %s %q, want DNS_CHECK SOA \".\"", c.Kind, c.DNSType, c.DNSName)
+				}
+			}},
+		{"tabs in strings become 4 spaces", "virtual=10.0.0.1:80\n\treal=10.0.0.2 gate\n\treceive=\"a\tb\"\n",
+			func(t *testing.T, vs []VirtualServer) {
+				if got := vs[0].RealServers[0].Checks[0].URLs[0].Regex; got != "a    b" {
+					t.Errorf("regex = %q, want %q", got, "a    b")
 				}
 			}},
 		{"hash in quotes is a comment inside sections", "virtual=10.0.0.1:80\n\treal=10.0.0.2 gate\n\treceive=\"a#b\"\n",
