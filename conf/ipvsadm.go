@@ -526,7 +526,7 @@ func ipvsParseLine(toks []ipvsTok) (*ipvsEntry, *ipvsLineError) {
 		e.setArgs, positional = positional[:3], positional[3:]
 		for _, a := range e.setArgs {
 			if _, ok := ipvsNumber(a.s, 0, ipvsMaxTimeout); !ok {
-				return nil, &ipvsLineError{a.col, fmt.Sprintf("illegal timeout value `%s' specified", ipvsTrunc(a.s))}
+				return nil, &ipvsLineError{a.col, fmt.Sprintf("invalid timeout value `%s' specified", ipvsTrunc(a.s))}
 			}
 		}
 	}
@@ -650,7 +650,7 @@ func (e *ipvsEntry) option(o *ipvsOption, arg string, hasArg bool, col, argCol i
 		if hasArg {
 			n, ok := ipvsNumber(arg, 1, ipvsMaxTimeout)
 			if !ok {
-				return bad("illegal timeout value `%s' specified", ipvsTrunc(arg))
+				return bad("invalid timeout value `%s' specified", ipvsTrunc(arg))
 			}
 			e.svc.timeout = uint32(n)
 		}

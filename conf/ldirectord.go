@@ -925,7 +925,7 @@ func (p *ldParser) virtualLine(v *ldVirtual, rcmd string, lno, col int) {
 			return
 		}
 		if n < 1 || n > ipvsMaxTimeout {
-			p.errorf(vpos, "illegal timeout value `%d' specified: persistent must be 1..%d", n, ipvsMaxTimeout)
+			p.errorf(vpos, "invalid timeout value `%d' specified: persistent must be 1..%d", n, ipvsMaxTimeout)
 			return
 		}
 		v.persistent = ldInt{set: true, v: n, pos: vpos}
