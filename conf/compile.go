@@ -873,6 +873,11 @@ func (k *compiler) quorum(vs *VirtualServer, name string) {
 
 func (k *compiler) dataplane() {
 	d := &k.c.Dataplane
+	if d.Interface == "" && len(k.c.Instances) > 0 {
+		// DESIGN: [dataplane] interface, else the first VRRP instance's,
+		// else (decided at run time) the default route's.
+		d.Interface = k.c.Instances[0].Interface
+	}
 	if d.Link == 0 {
 		d.Link = LinkAFPacket
 	}

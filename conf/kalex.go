@@ -223,6 +223,10 @@ func (r *reader) readText(name, text string) {
 		if line == "" {
 			continue
 		}
+		if strings.HasPrefix(line, "~SEQ") || strings.HasPrefix(line, "~LST") {
+			r.warnf(Pos{name, lineNo, col}, "%s generators are not supported by uvs; line ignored", line[:4])
+			continue
+		}
 		if strings.Contains(line, "$") {
 			line = r.substitute(Pos{name, lineNo, col}, line, 0)
 			if len(line) > maxLineLen {

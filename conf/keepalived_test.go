@@ -359,3 +359,10 @@ virtual_server 10.0.0.1 80 {
 		t.Errorf("dataplane timeouts = %+v, want IPVS's 900s/120s/300s", cfg.Dataplane.Timeouts)
 	}
 }
+
+func TestGeneratorsWarn(t *testing.T) {
+	_, probs := parseMap(map[string]string{"main.conf": "  ~SEQ(i, 1, 3) real_server 10.0.0.$i 80 { }\n"}, "x")
+	if !hasProblem(probs, "main.conf:1:3: warning:", "~SEQ generators are not supported") {
+		t.Errorf("problems = %q, want a ~SEQ warning at 1:3", problemStrings(probs))
+	}
+}

@@ -732,7 +732,7 @@ type FWMarkRule struct {
 // Dataplane is uvs's own [dataplane] section.
 type Dataplane struct {
 	Pos        Pos          `toml:"-"`
-	Interface  string       `toml:"interface"`
+	Interface  string       `toml:"interface"` // Compile: the first VRRP instance's; empty: the default route's
 	Link       LinkKind     `toml:"link"`      // Compile: afpacket
 	Workers    int          `toml:"workers"`   // 0: one per CPU (decided by the daemon)
 	MaxConns   int          `toml:"max_conns"` // connection table size; Compile: 1<<20
