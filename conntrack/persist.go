@@ -266,7 +266,7 @@ func (t *Table) attachLocked(si int, s *shard, slot uint32, now int64, tgt Targe
 	return tgt, uint32(si)<<t.strideBits | slot + 1, StatusCreated
 }
 
-// unlinkTemplateLocked takes template slot off bucket b's chain.
+// unlinkTemplateLocked takes template slot off bucket b's chain for good.
 func (t *Table) unlinkTemplateLocked(s *shard, slot, b uint32) {
 	prev := uint32(0)
 	for cur := s.buckets[b]; cur != 0; cur = s.ents[cur-1].next {
@@ -280,6 +280,13 @@ func (t *Table) unlinkTemplateLocked(s *shard, slot, b uint32) {
 		}
 		prev = cur
 	}
-	s.ents[slot].next = 0
-	s.ents[slot].flags |= fUnlinked
+	e := &s.ents[slot]
+	e.next = 0
+	e.flags |= fUnlinked
+	// As ip_vs_check_template does, so that listings show it as invalid.
+	e.vport, e.dport = invalidPort, invalidPort
 }
+
+// invalidPort marks an invalidated template's ports (htons(0xffff) in
+// ip_vs_check_template).
+const invalidPort = 0xffff

@@ -160,6 +160,15 @@ func TestPersistQuiescent(t *testing.T) {
 			if got := tb.Counters(c1.Dest).Persist.Load(); got != 1 {
 				t.Fatalf("old template Persist = %d, want 1 until expiry", got)
 			}
+			listed := 0
+			for _, r := range tb.List(sec) {
+				if r.Template && r.Dest == c1.Dest && r.Virtual.Port() == 65535 && r.Real.Port() == 65535 {
+					listed++
+				}
+			}
+			if listed != 1 {
+				t.Fatalf("invalidated template listed %d times with ports 65535, want 1", listed)
+			}
 			c3 := mustSchedule(t, tb, 2*sec, key(ProtoTCP, "203.0.113.7", 1002, "10.0.0.1", 80), svc, p)
 			if c3.Dest != c2.Dest || p.calls != 2 {
 				t.Fatalf("third conn dest %d, calls %d; want the new template's dest %d", c3.Dest, p.calls, c2.Dest)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/uvslb/uvs/scheduler"
 )
@@ -279,14 +280,20 @@ func New(cfg Config) (*Table, error) {
 		per += per/32 + 64
 	}
 	t.strideBits = uint(bits.Len(uint(per - 1)))
+	nb := 16
+	for nb < per {
+		nb <<= 1
+	}
+	// One allocation each for all slabs and all buckets, so that large
+	// tables can be backed by huge pages (random lookups over tens of MB are
+	// otherwise dominated by TLB misses).
+	ents := make([]entry, n*per)
+	buckets := make([]uint32, n*nb)
+	adviseHugePages(unsafe.Pointer(unsafe.SliceData(ents)), uintptr(len(ents))*unsafe.Sizeof(entry{}))
+	adviseHugePages(unsafe.Pointer(unsafe.SliceData(buckets)), uintptr(len(buckets))*4)
 	for i := range t.shards {
-		c := per
-		nb := 16
-		for nb < c {
-			nb <<= 1
-		}
-		t.shards[i].ents = make([]entry, c)
-		t.shards[i].buckets = make([]uint32, nb)
+		t.shards[i].ents = ents[i*per : (i+1)*per : (i+1)*per]
+		t.shards[i].buckets = buckets[i*nb : (i+1)*nb : (i+1)*nb]
 	}
 	for s := StateNone; s < numStates; s++ {
 		t.timeouts[s].Store(toTicks(DefaultTimeout(s)))
