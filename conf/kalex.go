@@ -509,6 +509,11 @@ func (r *reader) splitBraces(at Pos, line string) {
 		start = i + 1
 	}
 	emit(line[start:], start)
+	if inQ {
+		// keepalived reports it too; the quoted text runs to the end of
+		// the line.
+		r.warnf(at, "unmatched '\"' (the quoted text runs to the end of the line)")
+	}
 }
 
 // tokenize splits s on blanks; a double-quoted string is one token without

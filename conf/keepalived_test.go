@@ -366,3 +366,13 @@ func TestGeneratorsWarn(t *testing.T) {
 		t.Errorf("problems = %q, want a ~SEQ warning at 1:3", problemStrings(probs))
 	}
 }
+
+func TestUnmatchedQuote(t *testing.T) {
+	cfg, probs := parseMap(map[string]string{"main.conf": "global_defs {\n  router_id \"a b\n}\n"}, "x")
+	if !hasProblem(probs, "main.conf:2:3: warning:", "unmatched '\"'") {
+		t.Errorf("problems = %q, want an unmatched-quote warning at 2:3", problemStrings(probs))
+	}
+	if cfg.Global.RouterID != "a b" {
+		t.Errorf("router_id = %q, want %q", cfg.Global.RouterID, "a b")
+	}
+}

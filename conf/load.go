@@ -42,15 +42,12 @@ func OS() Source { return osSource{} }
 // LoadWith is Load with explicit options.
 func LoadWith(src Source, name string, opts Options) (*Config, []Problem) {
 	cfg, probs := ParseWith(src, name, opts)
-	if HasErrors(probs) && cfg == nil {
-		return &Config{Path: name}, probs
-	}
 	probs = append(probs, Compile(cfg)...)
 	return cfg, probs
 }
 
 // ParseWith reads and parses (without compiling) the configuration at
-// name, detecting its format by content.
+// name, detecting its format by content. The Config is never nil.
 func ParseWith(src Source, name string, opts Options) (*Config, []Problem) {
 	data, err := src.readFile(name)
 	if err != nil {
