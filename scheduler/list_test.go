@@ -120,3 +120,21 @@ func TestNewErrors(t *testing.T) {
 		t.Errorf("len(Names()) = %d, want 14", got)
 	}
 }
+
+func TestSvcFlags(t *testing.T) {
+	for _, tc := range []struct {
+		svc  uint32
+		want Flags
+	}{
+		{0, 0},
+		{0x0001 | 0x0002 | 0x0004, 0}, // PERSISTENT, HASHED, ONEPACKET
+		{0x0008, FlagFallback},
+		{0x0010, FlagPort},
+		{0x0020, Flag3},
+		{0x0008 | 0x0010 | 0x0001, FlagFallback | FlagPort},
+	} {
+		if got := SvcFlags(tc.svc); got != tc.want {
+			t.Errorf("SvcFlags(%#x) = %d, want %d", tc.svc, got, tc.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"sync"
@@ -35,6 +36,7 @@ const (
 type mh struct {
 	load    Load
 	flags   Flags
+	family  Family
 	key1    hsipKey
 	key2    hsipKey
 	m       uint32 // table size, a prime
@@ -49,9 +51,9 @@ type mhTable struct {
 	slots []*entry // M slots; all nil when no real server has last_weight > 0
 }
 
-func newMH(load Load, flags Flags, idx int) *mh {
+func newMH(load Load, flags Flags, idx int, family Family) *mh {
 	s := &mh{
-		load: load, flags: flags, m: mhPrime(idx), tabBits: idx / 2, lastW: map[DestID]int32{},
+		load: load, flags: flags, family: family, m: mhPrime(idx), tabBits: idx / 2, lastW: map[DestID]int32{},
 		key1: hsipKey{mhKey1Word, mhKey1Word}, key2: hsipKey{mhKey2Word, mhKey2Word},
 	}
 	s.tab.Store(&mhTable{slots: make([]*entry, s.m)})
@@ -92,13 +94,13 @@ func (s *mh) Update(dests []Dest) error {
 	for i := range es {
 		lws[i] = lw[es[i].ID]
 	}
-	s.tab.Store(&mhTable{e: es, slots: mhPopulate(es, lws, s.m, s.tabBits, &s.key1, &s.key2)})
+	s.tab.Store(&mhTable{e: es, slots: mhPopulate(es, lws, s.m, s.tabBits, s.family, &s.key1, &s.key2)})
 	return nil
 }
 
 // mhPopulate is ip_vs_mh_gcd_weight, ip_vs_mh_shift_weight,
 // ip_vs_mh_permutate and ip_vs_mh_populate.
-func mhPopulate(es []entry, lws []int32, m uint32, tabBits int, key1, key2 *hsipKey) []*entry {
+func mhPopulate(es []entry, lws []int32, m uint32, tabBits int, family Family, key1, key2 *hsipKey) []*entry {
 	slots := make([]*entry, m)
 	var g, maxw int32
 	for _, w := range lws {
@@ -127,6 +129,12 @@ func mhPopulate(es []entry, lws []int32, m uint32, tabBits int, key1, key2 *hsip
 	ds := make([]setup, len(es))
 	for i := range es {
 		a := addrFold(es[i].Addr)
+		if family == FamilyIPv4 && !es[i].Addr.Is4() {
+			// ip_vs_mh_hashkey(svc->af, ...) reads addr->ip, the first
+			// 32 bits, of an IPv6 real server in an IPv4 service.
+			b := es[i].Addr.As16()
+			a = binary.BigEndian.Uint32(b[:4])
+		}
 		port := uint32(es[i].Port)
 		off := mhHashkey(a, port, key1, 0) % m
 		ds[i].skip = mhHashkey(a, port, key2, 0)%(m-1) + 1

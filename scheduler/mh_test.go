@@ -258,3 +258,30 @@ func TestMHModelLargeWeights(t *testing.T) {
 		}
 	}
 }
+
+func TestMHMixedFamily(t *testing.T) {
+	// In an IPv4 service an IPv6 real server's address is folded as its
+	// first 32 bits (addr->ip), not as the XOR of its four words.
+	v6 := Dest{ID: 1, Addr: netip.MustParseAddr("2001:db8::5"), Port: 80, Weight: 1}
+	v4 := dest(2, 1)
+	build := func(fam Family) []DestID {
+		s := mustNew(t, "mh", 0, newFakeLoad(), Options{Family: fam})
+		if err := s.Update([]Dest{v6, v4}); err != nil {
+			t.Fatalf("Update = %v", err)
+		}
+		return mhSlots(s)
+	}
+	// The model folds 2001:db8::5 as 0x20010db8 for FamilyIPv4 ...
+	lw := map[DestID]int32{1: 1, 2: 1}
+	as4 := Dest{ID: 1, Addr: netip.MustParseAddr("32.1.13.184"), Port: 80, Weight: 1} // 0x20010db8
+	if got, want := build(FamilyIPv4), mhTableModel([]Dest{as4, v4}, lw, 4093, 6); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("FamilyIPv4: table differs from the model with 2001:db8::5 folded to 0x20010db8")
+	}
+	// ... and as the XOR of its words (0x20010db8 ^ 5) otherwise.
+	if got, want := build(FamilyIPv6), mhTableModel([]Dest{v6, v4}, lw, 4093, 6); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("FamilyIPv6: table differs from the model")
+	}
+	if fmt.Sprint(build(FamilyIPv4)) == fmt.Sprint(build(FamilyIPv6)) {
+		t.Fatalf("FamilyIPv4 and FamilyIPv6 tables are identical; the fold made no difference")
+	}
+}

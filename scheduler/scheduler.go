@@ -62,6 +62,45 @@ const (
 	Flag3
 )
 
+// The kernel's service flag bits for the scheduler flags
+// (include/uapi/linux/ip_vs.h).
+const (
+	svcFSched1 = 0x0008 // IP_VS_SVC_F_SCHED1
+	svcFSched2 = 0x0010 // IP_VS_SVC_F_SCHED2
+	svcFSched3 = 0x0020 // IP_VS_SVC_F_SCHED3
+)
+
+// SvcFlags extracts the scheduler flags from an IPVS service flags word
+// (IP_VS_SVC_F_*, as ipvsadm and the netlink API carry it).
+func SvcFlags(svc uint32) Flags {
+	var f Flags
+	if svc&svcFSched1 != 0 {
+		f |= FlagFallback
+	}
+	if svc&svcFSched2 != 0 {
+		f |= FlagPort
+	}
+	if svc&svcFSched3 != 0 {
+		f |= Flag3
+	}
+	return f
+}
+
+// Family is a virtual service's address family. It matters only for mh
+// with real servers of the other family (IPVS "mixed address family"
+// tunnelling): the kernel folds a real server's address as the service's
+// family, so in an IPv4 service an IPv6 real server hashes as its first
+// 32 bits.
+type Family uint8
+
+const (
+	_ Family = iota
+	// FamilyIPv4 is an IPv4 service (AF_INET).
+	FamilyIPv4
+	// FamilyIPv6 is an IPv6 service (AF_INET6).
+	FamilyIPv6
+)
+
 // Input is what a scheduler may look at for one new connection.
 type Input struct {
 	// Src is the address sh and mh hash: the packet's source address, or,
@@ -95,8 +134,8 @@ type Input struct {
 // add_dest/del_dest/upd_dest event: to reproduce the kernel exactly, call it
 // once after every single List.Add, List.Edit or List.Remove, not once for a
 // batch (wrr's dest_changed rule and mh's last_weight depend on the sequence).
-// Update is meant for one control-plane goroutine at a time; concurrent
-// Updates are serialised internally. dests is not retained.
+// Update is meant for one control-plane goroutine; concurrent Updates are
+// safe (the last one wins). dests is not retained.
 type Scheduler interface {
 	Name() string
 	Pick(in *Input) (d Dest, ok bool)
@@ -110,6 +149,8 @@ type Options struct {
 	Rand func(n uint32) uint32
 	// Expiration is lblc_expiration / lblcr_expiration (sysctl, default
 	// 24 h, DEFAULT_EXPIRATION in ip_vs_lblc.c). Zero means the default.
+	// The cache's garbage-collection timer ticks every 60 s from the
+	// service's first Pick, on Input.Now.
 	Expiration time.Duration
 	// SHTabBits is CONFIG_IP_VS_SH_TAB_BITS (4..20, default 8 = 256
 	// buckets). Zero means the default.
@@ -117,6 +158,10 @@ type Options struct {
 	// MHTabIndex is CONFIG_IP_VS_MH_TAB_INDEX (8..17, default 12, which
 	// selects the prime 4093). Zero means the default.
 	MHTabIndex int
+	// Family is the service's address family. Zero folds every real
+	// server's address by its own family, which is the kernel's result
+	// whenever real servers and service share a family.
+	Family Family
 }
 
 // Errors returned by New, Update and List.
@@ -179,7 +224,7 @@ func New(name string, flags Flags, load Load, opts Options) (Scheduler, error) {
 		if idx < 8 || idx > 17 { // Kconfig IP_VS_MH_TAB_INDEX range 8..17
 			return nil, fmt.Errorf("mh table index %d not in 8..17: %w", idx, ErrBadOption)
 		}
-		return newMH(load, flags, idx), nil
+		return newMH(load, flags, idx, opts.Family), nil
 	case "lblc", "lblcr":
 		exp := opts.Expiration
 		if exp == 0 {
