@@ -490,6 +490,11 @@ func (k *compiler) vsGroups() map[string]*VirtualServerGroup {
 		if len(g.Entries) == 0 {
 			k.warnf(g.Pos, "virtual_server_group %s has no entries", g.Name)
 		}
+		for _, e := range g.Entries {
+			if _, err := e.Addrs(); err != nil {
+				k.errorf(e.Pos, "virtual_server_group %s: %v", g.Name, err)
+			}
+		}
 		out[g.Name] = g
 	}
 	return out
@@ -803,8 +808,10 @@ func (k *compiler) check(vs *VirtualServer, rs *RealServer, c *Check) {
 			if u.Path == "" {
 				k.errorf(u.Pos, "%s url has no path", c.Kind)
 			}
-			if len(u.StatusCodes) == 0 && u.Digest == "" {
-				u.StatusCodes = []StatusRange{{200, 299}} // HTTP 2xx, RFC 9110 §15.3
+			if len(u.StatusCodes) == 0 {
+				// keepalived's default, also with a digest: HTTP 2xx
+				// (RFC 9110 §15.3).
+				u.StatusCodes = []StatusRange{{200, 299}}
 			}
 		}
 		if c.HTTPProtocol == "" {

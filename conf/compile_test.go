@@ -199,3 +199,37 @@ vrrp_instance V {
 		t.Errorf("Compile(Compile(c)) != Compile(c) (-once +twice):\n%s", cmp.Diff(first, second))
 	}
 }
+
+func TestGroupEntryAddrs(t *testing.T) {
+	tests := []struct {
+		entry   string
+		want    []string
+		wantErr bool
+	}{
+		{"10.0.0.1 80", []string{"10.0.0.1"}, false},
+		{"10.0.0.1-3 80", []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"}, false},
+		{"ae00::2-4 80", []string{"ae00::2", "ae00::3", "ae00::4"}, false},
+		{"10.0.0.4/30", []string{"10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.7"}, false},
+		{"fwmark 3", nil, false},
+		{"10.0.0.0/8 80", nil, true},
+		{"2001:db8::/64", nil, true},
+	}
+	for _, tt := range tests {
+		e, ps := parseVSGEntry(tokenize(Pos{"t", 1, 1}, tt.entry))
+		if len(ps) != 0 {
+			t.Fatalf("parseVSGEntry(%q) problems %q", tt.entry, problemStrings(ps))
+		}
+		got, err := e.Addrs()
+		if (err != nil) != tt.wantErr {
+			t.Errorf("Addrs(%q) error = %v, want error %v", tt.entry, err, tt.wantErr)
+			continue
+		}
+		var gs []string
+		for _, a := range got {
+			gs = append(gs, a.String())
+		}
+		if !cmp.Equal(gs, tt.want) {
+			t.Errorf("Addrs(%q) = %q, want %q", tt.entry, gs, tt.want)
+		}
+	}
+}

@@ -296,6 +296,49 @@ func parseVSGEntry(toks []token) (VirtualServerGroupEntry, []Problem) {
 	return e, ep
 }
 
+// MaxGroupAddrs bounds the addresses one virtual_server_group entry may
+// expand to (a /16 of IPv4); each becomes a virtual service.
+const MaxGroupAddrs = 1 << 16
+
+// Addrs returns the addresses of an address entry (one, a range or every
+// address of a prefix), in order; nil for a fwmark entry. It fails when
+// the entry covers more than MaxGroupAddrs addresses.
+func (e VirtualServerGroupEntry) Addrs() ([]netip.Addr, error) {
+	first, last := e.Addr, e.Last
+	switch {
+	case e.FWMark != 0:
+		return nil, nil
+	case e.Prefix.IsValid():
+		pf := e.Prefix.Masked()
+		if pf.Addr().BitLen()-pf.Bits() > 16 {
+			return nil, fmt.Errorf("%s has more than %d addresses", e.Prefix, MaxGroupAddrs)
+		}
+		first = pf.Addr()
+		last = first
+		for n := 1; n < 1<<(pf.Addr().BitLen()-pf.Bits()); n++ {
+			last = last.Next()
+		}
+	case !e.Addr.IsValid():
+		return nil, fmt.Errorf("entry has no address")
+	case !e.Last.IsValid():
+		last = first
+	}
+	var out []netip.Addr
+	for a := first; a.IsValid(); a = a.Next() {
+		if len(out) >= MaxGroupAddrs {
+			return nil, fmt.Errorf("range %s-%s has more than %d addresses", first, last, MaxGroupAddrs)
+		}
+		out = append(out, a)
+		if a == last {
+			break
+		}
+	}
+	if len(out) == 0 || out[len(out)-1] != last {
+		return nil, fmt.Errorf("range %s-%s is empty", first, last)
+	}
+	return out, nil
+}
+
 // rangeEnd applies keepalived's short range form: A.B.C.D-E replaces the
 // last IPv4 octet, ae00::2-9 the last IPv6 group (hex).
 func rangeEnd(a netip.Addr, last string) (netip.Addr, bool) {
