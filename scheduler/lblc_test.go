@@ -448,3 +448,31 @@ func TestLBLCPartialGC(t *testing.T) {
 		}
 	}
 }
+
+func TestLBLCTrashRevival(t *testing.T) {
+	// The kernel keeps a removed real server (the trash) while a cache
+	// entry refers to it, and re-adding the same server takes that object
+	// back: the entry is valid again.
+	x := netip.MustParseAddr("10.9.9.9")
+	f := newFakeLoad()
+	v := newSvc(t, "lblc", 0, f, Options{}).add(dest(1, 1), dest(2, 1))
+	if got := pickID(v.s, at(0, x)); got != 2 { // list 2, 1: wlc -> 2
+		t.Fatalf("lblc.Pick = %d, want 2", got)
+	}
+	f.set(2, 0, 100, false) // wlc would now prefer 1
+	v.remove(2)
+	v.add(dest(2, 1)) // back at the head: list 2, 1
+	if got := pickID(v.s, at(time.Second, x)); got != 2 {
+		t.Fatalf("lblc.Pick after re-adding 2 = %d, want 2 (the cached entry is valid again)", got)
+	}
+	// A removed real server nothing refers to is forgotten.
+	v.remove(1)
+	if _, ok := v.s.(*lblc).byID[1]; ok {
+		t.Fatalf("lblc still tracks removed, unreferenced real server 1")
+	}
+	// One that is referenced is kept until its entry goes.
+	v.remove(2)
+	if d := v.s.(*lblc).byID[2]; d == nil || d.available || d.refs != 1 {
+		t.Fatalf("lblc byID[2] = %+v, want a trashed entry with one reference", d)
+	}
+}
