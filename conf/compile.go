@@ -144,6 +144,9 @@ func (k *compiler) scripts() {
 	seen := map[string]bool{}
 	out := k.c.Scripts[:0]
 	for _, s := range k.c.Scripts {
+		if s.Name == "" {
+			k.errorf(s.Pos, "vrrp_script has no name")
+		}
 		if s.Script.IsZero() {
 			k.warnf(s.Pos, "no script set for vrrp_script %s - removing", s.Name)
 			continue
@@ -539,6 +542,15 @@ func (k *compiler) virtualServers(groups map[string]*VirtualServerGroup) {
 	for i := range k.c.VirtualServers {
 		vs := &k.c.VirtualServers[i]
 		name := vsName(vs)
+		forms := 0
+		for _, set := range []bool{vs.Addr.IsValid(), vs.FWMark != 0, vs.Group != ""} {
+			if set {
+				forms++
+			}
+		}
+		if forms != 1 {
+			k.errorf(vs.Pos, "virtual_server needs exactly one of address, fwmark or group")
+		}
 		var fam Family
 		switch {
 		case vs.FWMark != 0:
@@ -697,6 +709,9 @@ func (k *compiler) realServers(vs *VirtualServer, name string) {
 	out := vs.RealServers[:0]
 	for _, rs := range vs.RealServers {
 		rname := fmt.Sprintf("real server %s", netip.AddrPortFrom(rs.Addr, rs.Port))
+		if !rs.Addr.IsValid() {
+			k.errorf(rs.Pos, "real server in virtual server %s has no address", name)
+		}
 		if rs.Weight == nil {
 			rs.Weight = ptr(vs.Weight)
 		}

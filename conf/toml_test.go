@@ -149,3 +149,23 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestTOMLCompileProblems(t *testing.T) {
+	tests := []struct {
+		src    string
+		prefix string
+		substr string
+	}{
+		{"[[virtual_server]]\nport = 80\n", "t.toml:1:1: error:", "needs exactly one of address, fwmark or group"},
+		{"[[virtual_server]]\naddress = \"10.0.0.1\"\nfwmark = 1\n", "t.toml:1:1: error:", "needs exactly one of address, fwmark or group"},
+		{"[[virtual_server]]\nfwmark = 1\n\n[[virtual_server.real_server]]\nport = 80\n", "t.toml:4:1: error:", "has no address"},
+		{"[[vrrp_script]]\nscript = \"/bin/true\"\n", "t.toml:1:1: error:", "vrrp_script has no name"},
+	}
+	for _, tt := range tests {
+		cfg, probs := ParseTOML("t.toml", []byte(tt.src))
+		probs = append(probs, Compile(cfg)...)
+		if !hasProblem(probs, tt.prefix, tt.substr) {
+			t.Errorf("ParseTOML+Compile(%q) problems =\n%s\nwant one starting %q containing %q", tt.src, strings.Join(problemStrings(probs), "\n"), tt.prefix, tt.substr)
+		}
+	}
+}
