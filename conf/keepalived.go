@@ -871,13 +871,13 @@ func (p *kparser) virtualServer(kw *kline) {
 		case "lvs_method", "lb_kind":
 			p.method(l, &vs.Method, &vs.Tunnel)
 		case "persistence_timeout":
-			// 1..2678400 s (31 days, ipvsadm's limit); no value means 360 s
-			// (IPVS_SVC_PERSISTENT_TIMEOUT in ipvsadm).
+			// Up to 2678400 s (31 days, ipvsadm's limit); 0 means not
+			// persistent; no value means 360 s (ipvsadm's default).
 			if len(l.Toks) < 2 {
 				vs.PersistenceTimeout = 360 * time.Second
 				return
 			}
-			if n, ok := p.intArg(l, 1, 2678400); ok {
+			if n, ok := p.intArg(l, 0, 2678400); ok {
 				vs.PersistenceTimeout = time.Duration(n) * time.Second
 			}
 		case "persistence_granularity":
