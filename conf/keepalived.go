@@ -967,6 +967,9 @@ func (p *kparser) virtualServer(kw *kline) {
 			p.unknown(l, "virtual_server")
 		}
 	})
+	if !vs.Addr.IsValid() && vs.FWMark == 0 && vs.Group == "" {
+		return // the header error is reported; leaving it out avoids follow-on errors
+	}
 	p.cfg.VirtualServers = append(p.cfg.VirtualServers, vs)
 }
 
@@ -1020,6 +1023,9 @@ func (p *kparser) realServer(kw *kline, vs *VirtualServer) {
 			p.unknown(l, "real_server")
 		}
 	})
+	if !rs.Addr.IsValid() {
+		return // already reported; leaving it out avoids follow-on errors
+	}
 	vs.RealServers = append(vs.RealServers, rs)
 }
 
