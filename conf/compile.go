@@ -236,11 +236,11 @@ func (k *compiler) instances() {
 			}
 		}
 		if vi.UnicastSrcIP.IsValid() && addrFamily(vi.UnicastSrcIP) != fam {
-			k.errorf(vi.Pos, "(%s) unicast_src_ip %s is not the instance's address family", vi.Name, vi.UnicastSrcIP)
+			k.errorf(vi.Keys.At(vi.Pos, "unicast_src_ip", "mcast_src_ip"), "(%s) unicast_src_ip %s is not the instance's address family", vi.Name, vi.UnicastSrcIP)
 		}
 		key := vridKey{vi.Interface, fam, vi.VirtualRouterID}
 		if other, dup := vrids[key]; dup && vi.VirtualRouterID != 0 {
-			k.errorf(vi.Pos, "(%s) virtual_router_id %d is already used by %s on interface %s", vi.Name, vi.VirtualRouterID, other, vi.Interface)
+			k.errorf(vi.Keys.At(vi.Pos, "virtual_router_id"), "(%s) virtual_router_id %d is already used by %s on interface %s", vi.Name, vi.VirtualRouterID, other, vi.Interface)
 		}
 		vrids[key] = vi.Name
 
@@ -250,7 +250,7 @@ func (k *compiler) instances() {
 		}
 		if fam == IPv6 && vi.Version == 2 {
 			if vi.Version != g.VRRPVersion {
-				k.warnf(vi.Pos, "(%s) IPv6 needs VRRP version 3; using 3", vi.Name)
+				k.warnf(vi.Keys.At(vi.Pos, "version"), "(%s) IPv6 needs VRRP version 3; using 3", vi.Name)
 			}
 			vi.Version = 3
 		}
@@ -274,7 +274,7 @@ func (k *compiler) instances() {
 		}
 		owner := vi.Priority == priorityOwner
 		if strict && (vi.State == StateMaster) != owner {
-			k.warnf(vi.Pos, "(%s) strict mode: state MASTER must match being address owner (priority 255); using state %s",
+			k.warnf(vi.Keys.At(vi.Pos, "state", "priority"), "(%s) strict mode: state MASTER must match being address owner (priority 255); using state %s",
 				vi.Name, map[bool]VRRPState{true: StateMaster, false: StateBackup}[owner])
 			if owner {
 				vi.State = StateMaster
@@ -291,12 +291,12 @@ func (k *compiler) instances() {
 			if r == 0 {
 				r = time.Second
 			}
-			k.warnf(vi.Pos, "(%s) advert_int must be an integer for VRRPv2; rounding %s to %s", vi.Name, fmtSeconds(vi.AdvertInt), fmtSeconds(r))
+			k.warnf(vi.Keys.At(vi.Pos, "advert_int"), "(%s) advert_int must be an integer for VRRPv2; rounding %s to %s", vi.Name, fmtSeconds(vi.AdvertInt), fmtSeconds(r))
 			vi.AdvertInt = r
 		}
 		if vi.Version == 3 {
 			if vi.AdvertInt > maxV3AdvertInt {
-				k.errorf(vi.Pos, "(%s) advert_int %s is more than VRRPv3's 40.95s", vi.Name, fmtSeconds(vi.AdvertInt))
+				k.errorf(vi.Keys.At(vi.Pos, "advert_int"), "(%s) advert_int %s is more than VRRPv3's 40.95s", vi.Name, fmtSeconds(vi.AdvertInt))
 			}
 			vi.AdvertInt = vi.AdvertInt.Round(10 * time.Millisecond)
 		}
@@ -306,35 +306,35 @@ func (k *compiler) instances() {
 		case vi.AuthType == 0 || vi.AuthType == AuthNone:
 			vi.AuthType = AuthNone
 		case vi.Version == 3:
-			k.warnf(vi.Pos, "(%s) authentication is not supported with VRRPv3; ignored", vi.Name)
+			k.warnf(vi.Keys.At(vi.Pos, "authentication", "auth_type"), "(%s) authentication is not supported with VRRPv3; ignored", vi.Name)
 			vi.AuthType, vi.AuthPass = AuthNone, ""
 		case strict:
-			k.warnf(vi.Pos, "(%s) strict mode does not support authentication; ignored", vi.Name)
+			k.warnf(vi.Keys.At(vi.Pos, "authentication", "auth_type"), "(%s) strict mode does not support authentication; ignored", vi.Name)
 			vi.AuthType, vi.AuthPass = AuthNone, ""
 		case vi.AuthType == AuthAH && vi.State == StateMaster && !owner:
-			k.warnf(vi.Pos, "(%s) initial state MASTER is incompatible with AH authentication; clearing", vi.Name)
+			k.warnf(vi.Keys.At(vi.Pos, "authentication", "auth_type"), "(%s) initial state MASTER is incompatible with AH authentication; clearing", vi.Name)
 			vi.AuthType, vi.AuthPass = AuthNone, ""
 		case vi.AuthType == AuthAH:
-			k.warnf(vi.Pos, "(%s) AH authentication is not supported by uvs; ignored", vi.Name)
+			k.warnf(vi.Keys.At(vi.Pos, "authentication", "auth_type"), "(%s) AH authentication is not supported by uvs; ignored", vi.Name)
 			vi.AuthType, vi.AuthPass = AuthNone, ""
 		case vi.AuthPass == "":
-			k.warnf(vi.Pos, "(%s) authentication without auth_pass; ignored", vi.Name)
+			k.warnf(vi.Keys.At(vi.Pos, "authentication", "auth_type"), "(%s) authentication without auth_pass; ignored", vi.Name)
 			vi.AuthType = AuthNone
 		}
 
 		// Preemption (keepalived.md §3.6).
 		if vi.NoPreempt && (vi.State == StateMaster || owner) {
-			k.warnf(vi.Pos, "(%s) nopreempt is ignored with state MASTER or priority 255", vi.Name)
+			k.warnf(vi.Keys.At(vi.Pos, "nopreempt"), "(%s) nopreempt is ignored with state MASTER or priority 255", vi.Name)
 			vi.NoPreempt = false
 		}
 		if vi.PreemptDelay != 0 && (vi.State == StateMaster || owner || vi.NoPreempt || strict) {
-			k.warnf(vi.Pos, "(%s) preempt_delay is ignored with state MASTER, priority 255, nopreempt or strict mode", vi.Name)
+			k.warnf(vi.Keys.At(vi.Pos, "preempt_delay"), "(%s) preempt_delay is ignored with state MASTER, priority 255, nopreempt or strict mode", vi.Name)
 			vi.PreemptDelay = 0
 		}
 		if vi.Accept == nil {
 			vi.Accept = ptr(!strict || owner)
 		} else if *vi.Accept && strict && vi.Version == 2 && !owner {
-			k.warnf(vi.Pos, "(%s) accept mode for VRRP version 2 does not comply with RFC 3768; resetting", vi.Name)
+			k.warnf(vi.Keys.At(vi.Pos, "accept"), "(%s) accept mode for VRRP version 2 does not comply with RFC 3768; resetting", vi.Name)
 			*vi.Accept = false
 		}
 		if vi.SkipCheckAdvAddr == nil {
@@ -364,7 +364,7 @@ func (k *compiler) instances() {
 			}
 		}
 		if vi.McastDstIP.IsValid() && addrFamily(vi.McastDstIP) != fam {
-			k.errorf(vi.Pos, "(%s) mcast_dst_ip %s is not the instance's address family", vi.Name, vi.McastDstIP)
+			k.errorf(vi.Keys.At(vi.Pos, "mcast_dst_ip"), "(%s) mcast_dst_ip %s is not the instance's address family", vi.Name, vi.McastDstIP)
 		}
 		gi := &vi.Garp
 		setDur(&gi.MasterDelay, *g.Garp.MasterDelay)
@@ -555,7 +555,7 @@ func (k *compiler) virtualServers(groups map[string]*VirtualServerGroup) {
 		switch {
 		case vs.FWMark != 0:
 			if vs.Protocol != 0 {
-				k.warnf(vs.Pos, "virtual server %s: protocol specified for fwmark - protocol will be ignored", name)
+				k.warnf(vs.Keys.At(vs.Pos, "protocol"), "virtual server %s: protocol specified for fwmark - protocol will be ignored", name)
 			}
 			// IPVS fwmark services carry TCP (ipvsadm sends TCP for -f).
 			vs.Protocol = TCP
@@ -578,7 +578,7 @@ func (k *compiler) virtualServers(groups map[string]*VirtualServerGroup) {
 		case vs.Addr.IsValid():
 			fam = addrFamily(vs.Addr)
 			if vs.IPFamily != 0 && vs.IPFamily != fam {
-				k.errorf(vs.Pos, "virtual server %s: ip_family %s does not match the address", name, vs.IPFamily)
+				k.errorf(vs.Keys.At(vs.Pos, "ip_family"), "virtual server %s: ip_family %s does not match the address", name, vs.IPFamily)
 			}
 		}
 		if fam == 0 {
@@ -597,10 +597,10 @@ func (k *compiler) virtualServers(groups map[string]*VirtualServerGroup) {
 			k.warnf(vs.Pos, "virtual server %s: no lvs_method specified - using NAT", name)
 			vs.Method = MethodNAT
 		}
-		k.tunnel(vs.Pos, name, vs.Method, &vs.Tunnel)
+		k.tunnel(vs.Keys.At(vs.Pos, "lvs_method", "lb_kind", "tun_type"), name, vs.Method, &vs.Tunnel)
 		k.schedFlags(vs, name)
 		if vs.OPS && vs.Protocol != UDP && vs.FWMark == 0 {
-			k.warnf(vs.Pos, "virtual server %s: one-packet scheduling is only for UDP; ops reset", name)
+			k.warnf(vs.Keys.At(vs.Pos, "ops"), "virtual server %s: one-packet scheduling is only for UDP; ops reset", name)
 			vs.OPS = false
 		}
 		if vs.PersistenceGranularity != 0 && vs.PersistenceTimeout == 0 {
@@ -615,13 +615,13 @@ func (k *compiler) virtualServers(groups map[string]*VirtualServerGroup) {
 			maxBits = 128
 		}
 		if vs.PersistenceGranularity > maxBits {
-			k.errorf(vs.Pos, "virtual server %s: persistence_granularity /%d is too long for %s", name, vs.PersistenceGranularity, fam)
+			k.errorf(vs.Keys.At(vs.Pos, "persistence_granularity"), "virtual server %s: persistence_granularity /%d is too long for %s", name, vs.PersistenceGranularity, fam)
 		}
 		if vs.PersistenceGranularity == 0 && vs.PersistenceTimeout != 0 {
 			vs.PersistenceGranularity = maxBits
 		}
 		if vs.PersistenceEngine != "" && vs.PersistenceEngine != "sip" {
-			k.errorf(vs.Pos, "virtual server %s: unknown persistence_engine %q (IPVS has only sip)", name, vs.PersistenceEngine)
+			k.errorf(vs.Keys.At(vs.Pos, "persistence_engine"), "virtual server %s: unknown persistence_engine %q (IPVS has only sip)", name, vs.PersistenceEngine)
 		}
 		if vs.Weight == 0 {
 			vs.Weight = 1
@@ -634,7 +634,7 @@ func (k *compiler) virtualServers(groups map[string]*VirtualServerGroup) {
 				vs.SorryServer = netip.AddrPortFrom(vs.SorryServer.Addr(), vs.Port)
 			}
 			if addrFamily(vs.SorryServer.Addr()) != fam && vs.SorryServerMethod != MethodTUN {
-				k.errorf(vs.Pos, "virtual server %s: sorry_server %s is not the service's address family", name, vs.SorryServer.Addr())
+				k.errorf(vs.Keys.At(vs.Pos, "sorry_server"), "virtual server %s: sorry_server %s is not the service's address family", name, vs.SorryServer.Addr())
 			}
 		}
 		if vs.SMTPAlert == nil {
@@ -681,12 +681,12 @@ func (k *compiler) schedFlags(vs *VirtualServer, name string) {
 		switch f {
 		case SchedSHFallback, SchedSHPort:
 			if vs.Scheduler != "sh" {
-				k.errorf(vs.Pos, "virtual server %s: %s is only valid with scheduler sh", name, f)
+				k.errorf(vs.Keys.At(vs.Pos, f.String(), "sched_flags", "lvs_flags", "lb_flags"), "virtual server %s: %s is only valid with scheduler sh", name, f)
 				continue
 			}
 		case SchedMHFallback, SchedMHPort:
 			if vs.Scheduler != "mh" {
-				k.errorf(vs.Pos, "virtual server %s: %s is only valid with scheduler mh", name, f)
+				k.errorf(vs.Keys.At(vs.Pos, f.String(), "sched_flags", "lvs_flags", "lb_flags"), "virtual server %s: %s is only valid with scheduler mh", name, f)
 				continue
 			}
 		}
@@ -721,7 +721,7 @@ func (k *compiler) realServers(vs *VirtualServer, name string) {
 				rs.Tunnel = vs.Tunnel
 			}
 		}
-		k.tunnel(rs.Pos, rname, rs.Method, &rs.Tunnel)
+		k.tunnel(rs.Keys.At(rs.Pos, "lvs_method", "lb_kind", "tun_type"), rname, rs.Method, &rs.Tunnel)
 		if rs.Addr.IsValid() && addrFamily(rs.Addr) != vs.IPFamily && rs.Method != MethodTUN {
 			k.errorf(rs.Pos, "%s in virtual server %s: a different address family is allowed only for tunnelled (TUN) real servers", rname, name)
 		}
@@ -740,7 +740,7 @@ func (k *compiler) realServers(vs *VirtualServer, name string) {
 			rs.Port = vs.Port
 		}
 		if rs.LThreshold > rs.UThreshold && rs.UThreshold != 0 {
-			k.errorf(rs.Pos, "%s: lthreshold %d is above uthreshold %d", rname, rs.LThreshold, rs.UThreshold)
+			k.errorf(rs.Keys.At(rs.Pos, "lthreshold"), "%s: lthreshold %d is above uthreshold %d", rname, rs.LThreshold, rs.UThreshold)
 		}
 		key := rsKey{rs.Addr, rs.Port}
 		if seen[key] {
@@ -810,7 +810,7 @@ func (k *compiler) check(vs *VirtualServer, rs *RealServer, c *Check) {
 			k.errorf(c.Pos, "%s of real server %s: no port to check (set connect_port)", c.Kind, rs.Addr)
 		}
 		if c.BindTo.IsValid() && c.ConnectIP.IsValid() && addrFamily(c.BindTo) != addrFamily(c.ConnectIP) {
-			k.errorf(c.Pos, "%s: bindto %s and connect_ip %s are different families", c.Kind, c.BindTo, c.ConnectIP)
+			k.errorf(c.Keys.At(c.Pos, "bindto", "bind_to"), "%s: bindto %s and connect_ip %s are different families", c.Kind, c.BindTo, c.ConnectIP)
 		}
 	}
 	switch c.Kind {
@@ -858,7 +858,7 @@ func (k *compiler) check(vs *VirtualServer, rs *RealServer, c *Check) {
 			c.MaxReplyLength = 255
 		}
 		if c.MinReplyLength > c.MaxReplyLength {
-			k.errorf(c.Pos, "UDP_CHECK min_reply_length %d is above max_reply_length %d", c.MinReplyLength, c.MaxReplyLength)
+			k.errorf(c.Keys.At(c.Pos, "min_reply_length"), "UDP_CHECK min_reply_length %d is above max_reply_length %d", c.MinReplyLength, c.MaxReplyLength)
 		}
 	case CheckFile:
 		k.warnf(c.Pos, "FILE_CHECK is not supported by uvs checkers (track_file is not implemented); the checker is ignored")
@@ -883,12 +883,12 @@ func (k *compiler) quorum(vs *VirtualServer, name string) {
 		}
 	}
 	if total > 0 && vs.Quorum > total {
-		k.warnf(vs.Pos, "virtual server %s: quorum %d is more than the total weight %d; using %d", name, vs.Quorum, total, total)
+		k.warnf(vs.Keys.At(vs.Pos, "quorum"), "virtual server %s: quorum %d is more than the total weight %d; using %d", name, vs.Quorum, total, total)
 		vs.Quorum = total
 	}
 	if vs.Hysteresis >= vs.Quorum {
 		h := vs.Quorum - 1
-		k.warnf(vs.Pos, "virtual server %s: hysteresis %d must be below quorum %d; using %d", name, vs.Hysteresis, vs.Quorum, h)
+		k.warnf(vs.Keys.At(vs.Pos, "hysteresis"), "virtual server %s: hysteresis %d must be below quorum %d; using %d", name, vs.Hysteresis, vs.Quorum, h)
 		vs.Hysteresis = h
 	}
 }
@@ -907,10 +907,10 @@ func (k *compiler) dataplane() {
 		d.MaxConns = defaultMaxConns
 	}
 	if d.Workers < 0 {
-		k.errorf(d.Pos, "dataplane: workers must not be negative")
+		k.errorf(d.Keys.At(d.Pos, "workers"), "dataplane: workers must not be negative")
 	}
 	if d.MaxConns < 0 {
-		k.errorf(d.Pos, "dataplane: max_conns must not be negative")
+		k.errorf(d.Keys.At(d.Pos, "max_conns"), "dataplane: max_conns must not be negative")
 	}
 	gt := k.c.Global.LVSTimeouts
 	if d.Timeouts.TCP == 0 {
@@ -926,7 +926,7 @@ func (k *compiler) dataplane() {
 	for _, a := range d.Addresses {
 		f := addrFamily(a)
 		if fams[f] {
-			k.errorf(d.Pos, "dataplane: more than one %s address", f)
+			k.errorf(d.Keys.At(d.Pos, "addresses"), "dataplane: more than one %s address", f)
 		}
 		fams[f] = true
 	}

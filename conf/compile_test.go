@@ -31,11 +31,11 @@ func TestCompileValidation(t *testing.T) {
     uthreshold 10
     lthreshold 20
   }
-}`, "main.conf:3:3: error:", "lthreshold 20 is above uthreshold 10"},
+}`, "main.conf:5:5: error:", "lthreshold 20 is above uthreshold 10"},
 		{"persistence granularity", `virtual_server 10.0.0.1 80 {
   protocol TCP
   persistence_granularity 64
-}`, "main.conf:1:1: error:", "persistence_granularity /64 is too long for inet"},
+}`, "main.conf:3:3: error:", "persistence_granularity /64 is too long for inet"},
 		{"bad netmask", `virtual_server 10.0.0.1 80 {
   persistence_granularity 255.0.255.0
 }`, "main.conf:2:27: error:", "bad netmask"},
@@ -43,11 +43,11 @@ func TestCompileValidation(t *testing.T) {
   protocol TCP
   lvs_sched rr
   mh-port
-}`, "main.conf:1:1: error:", "mh-port is only valid with scheduler mh"},
+}`, "main.conf:4:3: error:", "mh-port is only valid with scheduler mh"},
 		{"gue needs a port", `virtual_server 10.0.0.1 80 {
   protocol TCP
   lvs_method TUN type gue
-}`, "main.conf:1:1: error:", "tunnel type gue needs a port"},
+}`, "main.conf:3:3: error:", "tunnel type gue needs a port"},
 		{"tunnel options need TUN", `virtual_server 10.0.0.1 80 {
   protocol TCP
   lvs_method DR type gue
@@ -59,12 +59,12 @@ func TestCompileValidation(t *testing.T) {
   real_server 10.0.0.2 80 {
     weight 2
   }
-}`, "main.conf:1:1: warning:", "quorum 10 is more than the total weight 2"},
+}`, "main.conf:3:3: warning:", "quorum 10 is more than the total weight 2"},
 		{"hysteresis below quorum", `virtual_server 10.0.0.1 80 {
   protocol TCP
   quorum 2
   hysteresis 5
-}`, "main.conf:1:1: warning:", "hysteresis 5 must be below quorum 2"},
+}`, "main.conf:4:3: warning:", "hysteresis 5 must be below quorum 2"},
 		{"missing group", `virtual_server group G {
   protocol TCP
 }`, "main.conf:1:1: error:", "no such virtual_server_group"},
@@ -91,7 +91,7 @@ virtual_server 10.0.0.1 80 {
 		{"ops only for UDP", `virtual_server 10.0.0.1 80 {
   protocol TCP
   ops
-}`, "main.conf:1:1: warning:", "one-packet scheduling is only for UDP"},
+}`, "main.conf:3:3: warning:", "one-packet scheduling is only for UDP"},
 		{"vrid required", `vrrp_instance V {
   interface eth0
 }`, "main.conf:1:1: error:", "virtual_router_id is required"},
@@ -104,7 +104,7 @@ vrrp_instance W {
   interface eth0
   virtual_router_id 9
   virtual_ipaddress { 10.0.0.2 }
-}`, "main.conf:6:1: error:", "virtual_router_id 9 is already used by V"},
+}`, "main.conf:8:3: error:", "virtual_router_id 9 is already used by V"},
 		{"mixed VIP families", `vrrp_instance V {
   interface eth0
   virtual_router_id 9
@@ -130,7 +130,7 @@ vrrp_instance V {
   interface eth0
   virtual_router_id 9
   virtual_ipaddress { 10.0.0.1 }
-}`, "main.conf:1:1: warning:", "nopreempt is ignored"},
+}`, "main.conf:3:3: warning:", "nopreempt is ignored"},
 		{"sync daemon instance must exist", `global_defs {
   lvs_sync_daemon eth0 VI_9
 }`, "main.conf:2:3: error:", "vrrp_instance VI_9 does not exist"},

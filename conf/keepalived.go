@@ -119,6 +119,7 @@ func (p *kparser) name(kw *kline) string {
 
 func (p *kparser) globalDefs(l *kline) {
 	g := &p.cfg.Global
+	g.Keys.record(l.word(), l.Pos)
 	switch w := l.word(); w {
 	case "router_id":
 		g.RouterID = p.str(l)
@@ -538,6 +539,7 @@ func (p *kparser) syncGroup(kw *kline) {
 func (p *kparser) vrrpInstance(kw *kline) {
 	vi := VRRPInstance{Pos: kw.Pos, Name: p.name(kw)}
 	p.body(kw, func(l *kline) {
+		vi.Keys.record(l.word(), l.Pos)
 		if p.notify(l, &vi.Notify) {
 			return
 		}
@@ -840,6 +842,7 @@ func (p *kparser) virtualServer(kw *kline) {
 	vs := VirtualServer{Pos: kw.Pos}
 	p.vsHeader(kw, &vs)
 	p.body(kw, func(l *kline) {
+		vs.Keys.record(l.word(), l.Pos)
 		if p.timing(l, &vs.Timing) {
 			return
 		}
@@ -985,6 +988,7 @@ func (p *kparser) realServer(kw *kline, vs *VirtualServer) {
 		p.extra(kw, 2)
 	}
 	p.body(kw, func(l *kline) {
+		rs.Keys.record(l.word(), l.Pos)
 		if p.timing(l, &rs.Timing) {
 			return
 		}
@@ -1060,6 +1064,7 @@ func (p *kparser) check(kw *kline, kind CheckKind) []Check {
 	var hosts []Check
 	p.body(kw, func(l *kline) {
 		w := l.word()
+		c.Keys.record(w, l.Pos)
 		if kind != CheckFile && kind != CheckBFD && kind != CheckMisc && p.connOpt(l, &c) {
 			return
 		}

@@ -331,7 +331,7 @@ virtual_server 10.0.0.1 80 {
 	if c.State != StateMaster || c.AdvertInt != 2*time.Second || c.Version != 2 {
 		t.Errorf("priority 255: state %v advert %v version %d, want MASTER, 2s (v2 rounds), 2", c.State, c.AdvertInt, c.Version)
 	}
-	if !hasProblem(probs, "main.conf:12:1: warning:", "advert_int must be an integer") {
+	if !hasProblem(probs, "main.conf:16:3: warning:", "advert_int must be an integer") {
 		t.Errorf("problems = %q, want the advert_int rounding warning", problemStrings(probs))
 	}
 	vs := cfg.VirtualServers[0]

@@ -40,6 +40,32 @@ func (p Pos) String() string {
 	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
 }
 
+// Positions records where each keyword of an element was written, by
+// keyword as written (keepalived keyword or TOML key), so that Compile can
+// point at the offending line. It may be nil.
+type Positions map[string]Pos
+
+// At returns the position of the first of keys that was recorded, else
+// def.
+func (ps Positions) At(def Pos, keys ...string) Pos {
+	for _, k := range keys {
+		if p, ok := ps[k]; ok {
+			return p
+		}
+	}
+	return def
+}
+
+// record notes the position of key, keeping the first one.
+func (ps *Positions) record(key string, at Pos) {
+	if *ps == nil {
+		*ps = Positions{}
+	}
+	if _, ok := (*ps)[key]; !ok {
+		(*ps)[key] = at
+	}
+}
+
 // Severity is how bad a Problem is.
 type Severity uint8
 
@@ -140,7 +166,8 @@ func (s Script) IsZero() bool { return s.Command == "" }
 
 // Global is keepalived's global_defs.
 type Global struct {
-	Pos Pos `toml:"-"`
+	Pos  Pos       `toml:"-"`
+	Keys Positions `toml:"-"` // where each keyword was written
 
 	RouterID              string         `toml:"router_id"`
 	NotificationEmail     []string       `toml:"notification_email"`
@@ -331,8 +358,9 @@ type UnicastPeer struct {
 
 // VRRPInstance is a vrrp_instance block.
 type VRRPInstance struct {
-	Pos  Pos    `toml:"-"`
-	Name string `toml:"name"`
+	Pos  Pos       `toml:"-"`
+	Keys Positions `toml:"-"` // where each keyword was written
+	Name string    `toml:"name"`
 
 	State           VRRPState     `toml:"state"` // set by Compile (§3.5 defaults)
 	Interface       string        `toml:"interface"`
@@ -571,6 +599,7 @@ type Timing struct {
 // kind-specific fields apply.
 type Check struct {
 	Pos  Pos       `toml:"-"`
+	Keys Positions `toml:"-"` // where each keyword was written
 	Kind CheckKind `toml:"type"`
 
 	Timing
@@ -625,6 +654,7 @@ type Check struct {
 // RealServer is a real_server block.
 type RealServer struct {
 	Pos  Pos        `toml:"-"`
+	Keys Positions  `toml:"-"` // where each keyword was written
 	Addr netip.Addr `toml:"address"`
 	Port uint16     `toml:"port"` // Compile: the VS port when not given (0 for fwmark DR/TUN)
 
@@ -649,6 +679,7 @@ type RealServer struct {
 // firewall mark (FWMark) or by group (Group).
 type VirtualServer struct {
 	Pos    Pos        `toml:"-"`
+	Keys   Positions  `toml:"-"` // where each keyword was written
 	Addr   netip.Addr `toml:"address"`
 	Port   uint16     `toml:"port"`
 	FWMark uint32     `toml:"fwmark"`
@@ -732,6 +763,7 @@ type FWMarkRule struct {
 // Dataplane is uvs's own [dataplane] section.
 type Dataplane struct {
 	Pos        Pos          `toml:"-"`
+	Keys       Positions    `toml:"-"`         // where each keyword was written
 	Interface  string       `toml:"interface"` // Compile: the first VRRP instance's; empty: the default route's
 	Link       LinkKind     `toml:"link"`      // Compile: afpacket
 	Workers    int          `toml:"workers"`   // 0: one per CPU (decided by the daemon)

@@ -189,6 +189,17 @@ func (d *tdecoder) table(v reflect.Value, raw map[string]any, path, where string
 	if pf := v.FieldByName("Pos"); pf.IsValid() && pf.Type() == reflect.TypeOf(Pos{}) {
 		pf.Set(reflect.ValueOf(d.tablePosOf(path)))
 	}
+	if kf := v.FieldByName("Keys"); kf.IsValid() && kf.Type() == reflect.TypeOf(Positions{}) {
+		if tp, ok := d.pos[path]; ok {
+			keys := Positions{}
+			for k := range raw {
+				if p, ok := tp.keys[k]; ok {
+					keys[k] = p
+				}
+			}
+			kf.Set(reflect.ValueOf(keys))
+		}
+	}
 	fields, _ := fieldsOf(v.Type())
 	keys := make([]string, 0, len(raw))
 	for k := range raw {

@@ -160,6 +160,7 @@ func TestTOMLCompileProblems(t *testing.T) {
 		{"[[virtual_server]]\naddress = \"10.0.0.1\"\nfwmark = 1\n", "t.toml:1:1: error:", "needs exactly one of address, fwmark or group"},
 		{"[[virtual_server]]\nfwmark = 1\n\n[[virtual_server.real_server]]\nport = 80\n", "t.toml:4:1: error:", "has no address"},
 		{"[[vrrp_script]]\nscript = \"/bin/true\"\n", "t.toml:1:1: error:", "vrrp_script has no name"},
+		{"[[virtual_server]]\naddress = \"10.0.0.1\"\nprotocol = \"TCP\"\n  ops = true\n", "t.toml:4:3: warning:", "one-packet scheduling is only for UDP"},
 	}
 	for _, tt := range tests {
 		cfg, probs := ParseTOML("t.toml", []byte(tt.src))
