@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -374,5 +375,29 @@ func TestUnmatchedQuote(t *testing.T) {
 	}
 	if cfg.Global.RouterID != "a b" {
 		t.Errorf("router_id = %q, want %q", cfg.Global.RouterID, "a b")
+	}
+}
+
+func TestIncludeForms(t *testing.T) {
+	files := map[string]string{
+		"main.conf":     "include conf.d/{a,b}.conf\n",
+		"conf.d/a.conf": "global_defs {\n  router_id ${_PWD}\n}\n",
+		"conf.d/b.conf": "vrrp_script s {\n  script /bin/true\n}\n",
+	}
+	cfg, probs := parseMap(files, "x")
+	if cfg.Global.RouterID != "conf.d" || len(cfg.Scripts) != 1 {
+		t.Errorf("include {a,b}: router_id %q (want conf.d from ${_PWD}), %d scripts (want 1); problems %q", cfg.Global.RouterID, len(cfg.Scripts), problemStrings(probs))
+	}
+
+	// A chain deeper than maxIncludeDepth stops with an error at the
+	// include line that goes too deep.
+	deep := map[string]string{"main.conf": "include d1.conf\n"}
+	for i := 1; i <= maxIncludeDepth+2; i++ {
+		deep[fmt.Sprintf("d%d.conf", i)] = fmt.Sprintf("include d%d.conf\n", i+1)
+	}
+	_, probs = parseMap(deep, "x")
+	want := fmt.Sprintf("d%d.conf:1:9: error:", maxIncludeDepth-1)
+	if !hasProblem(probs, want, "nested deeper than") {
+		t.Errorf("deep includes: problems %q, want one starting %q", problemStrings(probs), want)
 	}
 }

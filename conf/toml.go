@@ -21,7 +21,7 @@ import (
 // ParseTOML reads uvs's native TOML. Unknown keys are errors with their
 // position.
 func ParseTOML(name string, src []byte) (*Config, []Problem) {
-	cfg := &Config{Format: FormatTOML}
+	cfg := &Config{Format: FormatTOML, Path: name}
 	var raw map[string]any
 	if _, err := toml.Decode(string(src), &raw); err != nil {
 		at := Pos{File: name, Line: 1, Col: 1}
