@@ -140,7 +140,11 @@ func (r *reader) readFile(name string, from Pos, mustExist bool) {
 	r.files++
 	data, err := r.src.readFile(name)
 	if err != nil {
-		if from.File == "" || mustExist {
+		if from.File == "" {
+			// The main file: there is no including line to point at.
+			from = Pos{File: name}
+		}
+		if from.Line == 0 || mustExist {
 			r.errorf(from, "cannot read %s: %v", name, unwrapPathErr(err))
 		} else {
 			r.warnf(from, "included file %s cannot be read (ignored, as keepalived does): %v", name, unwrapPathErr(err))

@@ -401,3 +401,10 @@ func TestIncludeForms(t *testing.T) {
 		t.Errorf("deep includes: problems %q, want one starting %q", problemStrings(probs), want)
 	}
 }
+
+func TestMissingMainFile(t *testing.T) {
+	_, probs := ParseKeepalived(fstest.MapFS{}, "etc/keepalived.conf", KeepalivedOptions{})
+	if len(probs) != 1 || !strings.HasPrefix(probs[0].Error(), "etc/keepalived.conf: error: cannot read etc/keepalived.conf") {
+		t.Errorf("ParseKeepalived(missing) = %q, want one cannot-read error naming the file", problemStrings(probs))
+	}
+}
