@@ -160,3 +160,20 @@ func TestConfUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestConfCheckOtherFormats(t *testing.T) {
+	dir := t.TempDir()
+	files := []string{
+		writeFile(t, dir, "rules", "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -g -w 1\n"),
+		writeFile(t, dir, "ldirectord.cf", "checktimeout=3\nvirtual=10.0.0.1:80\n\treal=10.0.0.2:80 gate\n\tservice=http\n\tscheduler=rr\n\tprotocol=tcp\n\tchecktype=connect\n"),
+	}
+	for _, f := range files {
+		if rc, out, _ := runConf("check", f); rc != 0 {
+			t.Errorf("uvs conf check %s = exit %d, output %q; want 0", f, rc, out)
+		}
+		rc, out, stderr := runConf("convert", f)
+		if rc != 0 || !strings.Contains(out, "[[virtual_server.real_server]]\naddress = \"10.0.0.2\"\n") {
+			t.Errorf("uvs conf convert %s = exit %d, stderr %q, output:\n%s\nwant the real server 10.0.0.2", f, rc, stderr, out)
+		}
+	}
+}
