@@ -80,7 +80,19 @@ func scanTOMLPositions(file, src string) map[string]*tablePos {
 		}
 		return path
 	}
+	inML := "" // the delimiter of a multi-line string being skipped
 	for i, line := range strings.Split(src, "\n") {
+		if inML != "" {
+			if strings.Count(line, inML)%2 == 1 {
+				inML = ""
+			}
+			continue
+		}
+		for _, delim := range []string{`"""`, "'''"} {
+			if strings.Count(line, delim)%2 == 1 {
+				inML = delim
+			}
+		}
 		if m := tomlHeaderRe.FindStringSubmatchIndex(line); m != nil {
 			name := line[m[4]:m[5]]
 			parts := splitDotted(name)

@@ -170,3 +170,11 @@ func TestTOMLCompileProblems(t *testing.T) {
 		}
 	}
 }
+
+func TestTOMLPositionsSkipMultilineStrings(t *testing.T) {
+	src := "[[vrrp_script]]\nname = \"s\"\nscript = \"\"\"\nfoo = 1\n[[virtual_server]]\n\"\"\"\n  bogus = 2\n"
+	_, probs := ParseTOML("t.toml", []byte(src))
+	if !hasProblem(probs, "t.toml:7:3: error:", "unknown key 'bogus' in [vrrp_script]") {
+		t.Errorf("ParseTOML(%q) problems = %q, want bogus at 7:3 (lines inside the multi-line string are not keys)", src, problemStrings(probs))
+	}
+}
