@@ -20,6 +20,7 @@ func FuzzKeepalived(f *testing.F) {
 	f.Add([]byte("$A=\\\nvrrp_instance X { \\\n}\n$A\n$A\n"), []byte("@x priority 1\n@^x ${A}\n"))
 	f.Add([]byte("global_defs { router_id \""+strings.Repeat("x", 70000)+"\" }\n"), []byte("include {a,b,c}*.conf\n"))
 	f.Add([]byte("vrrp_instance V { virtual_ipaddress { 1.2.3.4 5.6.7.8 } notify \"a'b\\\" }"), []byte("include inc/*.conf\n"))
+	f.Add([]byte("~SEQ(i, 1, 3) ~LST({a,b}, {1,2}, {3,4}) real_server 10.0.$i.$a $b { }\n~SEQx(h, ff) x ${h}\n"), []byte("~SEQ(i, 1, 1, 65536) ~SEQ(j, 65536) y\n"))
 	if dir, err := filepath.Abs("../../shared/corpus/keepalived-samples"); err == nil {
 		if ents, err := os.ReadDir(dir); err == nil {
 			for _, e := range ents {

@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -21,11 +22,12 @@ const (
 	maxIncludeFiles   = 1024     // files read in total
 	maxLineLen        = 64 << 10 // bytes in one logical line after substitution
 	maxTotalBytes     = 32 << 20 // bytes read from all files together
-	maxTotalLines     = 1 << 20  // logical lines produced in total
+	maxTotalLines     = 1 << 18  // logical lines produced in total
 	maxVarDepth       = 16       // nested $VAR substitution
-	maxExpanded       = 64 << 20 // bytes of lines after $ substitution, in total
+	maxExpanded       = 16 << 20 // bytes of lines after $ substitution, in total
 	maxBraceExpansion = 256      // paths one include pattern expands to
 	maxGlobMeta       = 16       // wildcards in one include pattern (path.Match backtracks)
+	maxGenerated      = 1 << 16  // lines one ~SEQ generator produces
 )
 
 // token is one word of a line. Text has its double quotes removed.
@@ -227,28 +229,195 @@ func (r *reader) readText(name, text string) {
 		if line == "" {
 			continue
 		}
-		if strings.HasPrefix(line, "~SEQ") || strings.HasPrefix(line, "~LST") {
-			r.warnf(Pos{name, lineNo, col}, "%s generators are not supported by uvs; line ignored", line[:4])
-			continue
-		}
-		if strings.Contains(line, "$") {
-			line = r.substitute(Pos{name, lineNo, col}, line, 0)
-			if len(line) > maxLineLen {
-				r.errorf(Pos{name, lineNo, col}, "line longer than %d bytes after $ substitution (ignored)", maxLineLen)
-				continue
-			}
-		}
-		r.expanded += len(line)
-		if r.expanded > maxExpanded {
-			r.errorf(Pos{name, lineNo, col}, "configuration larger than %d bytes after $ substitution", maxExpanded)
-			r.overflow = true
+		if !r.expandLine(Pos{name, lineNo, col}, line, 0) {
 			return
 		}
-		// A multi-line variable expands into several lines.
-		for _, l := range strings.Split(line, "\n") {
-			r.splitBraces(Pos{name, lineNo, col}, strings.TrimSpace(l))
+	}
+}
+
+// expandLine runs generators, substitutes variables and splits braces of
+// one line. It reports false when the reader must stop (size bound hit).
+func (r *reader) expandLine(at Pos, line string, depth int) bool {
+	if strings.HasPrefix(line, "~SEQ") || strings.HasPrefix(line, "~LST") {
+		return r.generate(at, line, depth)
+	}
+	if strings.Contains(line, "$") {
+		line = r.substitute(at, line, 0)
+		if len(line) > maxLineLen {
+			r.errorf(at, "line longer than %d bytes after $ substitution (ignored)", maxLineLen)
+			return true
 		}
 	}
+	r.expanded += len(line)
+	if r.expanded > maxExpanded {
+		r.errorf(at, "configuration larger than %d bytes after $ substitution", maxExpanded)
+		r.overflow = true
+		return false
+	}
+	// A multi-line variable expands into several lines.
+	for _, l := range strings.Split(line, "\n") {
+		r.splitBraces(at, strings.TrimSpace(l))
+	}
+	return !r.overflow
+}
+
+// generate expands keepalived's generators: ~SEQ(var, [start, [step,]] end)
+// (~SEQx: hexadecimal values) and ~LST(var, v1, v2, ...) or
+// ~LST({a,b}, {1,2}, {3,4}) repeat the rest of the line with var set to
+// each value. They nest.
+func (r *reader) generate(at Pos, line string, depth int) bool {
+	if depth >= maxVarDepth {
+		r.errorf(at, "generators nested deeper than %d levels", maxVarDepth)
+		return true
+	}
+	kind := line[:4]
+	hex := strings.HasPrefix(line, "~SEQx")
+	open := strings.IndexByte(line, '(')
+	closeAt := matchParen(line, open)
+	if open < 0 || closeAt < 0 || strings.TrimSpace(line[4:open]) != map[bool]string{true: "x", false: ""}[hex] {
+		r.errorf(at, "%s: expected %s(...)", kind, kind)
+		return true
+	}
+	args := splitTopLevel(line[open+1 : closeAt])
+	rest := strings.TrimSpace(line[closeAt+1:])
+	var names []string
+	var rows [][]string
+	switch kind {
+	case "~SEQ":
+		if len(args) < 2 || len(args) > 4 {
+			r.errorf(at, "~SEQ needs (var, end), (var, start, end) or (var, start, step, end)")
+			return true
+		}
+		base := 10
+		if hex {
+			base = 16
+		}
+		nums := make([]int64, len(args)-1)
+		for i, a := range args[1:] {
+			n, err := strconv.ParseInt(a, base, 64)
+			if err != nil {
+				r.errorf(at, "~SEQ: bad number %q", a)
+				return true
+			}
+			nums[i] = n
+		}
+		start, end := int64(1), nums[len(nums)-1]
+		if len(nums) > 1 {
+			start = nums[0]
+		}
+		step := int64(1)
+		if end < start {
+			step = -1
+		}
+		if len(nums) == 3 {
+			step = nums[1]
+		}
+		if step == 0 || (end-start)/step < 0 {
+			r.errorf(at, "~SEQ: step %d never reaches %d from %d", step, end, start)
+			return true
+		}
+		names = []string{args[0]}
+		for v := start; (step > 0 && v <= end) || (step < 0 && v >= end); v += step {
+			if len(rows) >= maxGenerated {
+				r.errorf(at, "~SEQ generates more than %d lines", maxGenerated)
+				return true
+			}
+			rows = append(rows, []string{strconv.FormatInt(v, base)})
+		}
+	default:
+		if len(args) < 1 {
+			r.errorf(at, "~LST needs (var, values...)")
+			return true
+		}
+		names = splitTopLevel(strings.TrimSuffix(strings.TrimPrefix(args[0], "{"), "}"))
+		for _, a := range args[1:] {
+			vals := []string{a}
+			if len(names) > 1 {
+				vals = splitTopLevel(strings.TrimSuffix(strings.TrimPrefix(a, "{"), "}"))
+			}
+			if len(vals) != len(names) {
+				r.errorf(at, "~LST: %q does not give a value for each of %v", a, names)
+				return true
+			}
+			rows = append(rows, vals)
+		}
+	}
+	for _, n := range names {
+		if !validVarName(n) {
+			r.errorf(at, "%s: bad variable name %q", kind, n)
+			return true
+		}
+	}
+	saved := make(map[string]*string, len(names))
+	for _, n := range names {
+		if v, ok := r.vars[n]; ok {
+			saved[n] = &v
+		} else {
+			saved[n] = nil
+		}
+	}
+	defer func() {
+		for n, v := range saved {
+			if v == nil {
+				delete(r.vars, n)
+			} else {
+				r.vars[n] = *v
+			}
+		}
+	}()
+	for _, row := range rows {
+		for i, n := range names {
+			r.vars[n] = row[i]
+		}
+		if !r.expandLine(at, rest, depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchParen returns the index of the ")" that closes the "(" at open, or
+// -1.
+func matchParen(s string, open int) int {
+	if open < 0 {
+		return -1
+	}
+	depth := 0
+	for i := open; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// splitTopLevel splits s at commas outside braces and trims each part.
+func splitTopLevel(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '{':
+			depth++
+		case '}':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, strings.TrimSpace(s[start:i]))
+				start = i + 1
+			}
+		}
+	}
+	if t := strings.TrimSpace(s[start:]); t != "" || len(out) > 0 {
+		out = append(out, t)
+	}
+	return out
 }
 
 func isIncludeWord(w string) bool {

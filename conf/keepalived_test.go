@@ -361,10 +361,35 @@ virtual_server 10.0.0.1 80 {
 	}
 }
 
-func TestGeneratorsWarn(t *testing.T) {
-	_, probs := parseMap(map[string]string{"main.conf": "  ~SEQ(i, 1, 3) real_server 10.0.0.$i 80 { }\n"}, "x")
-	if !hasProblem(probs, "main.conf:1:3: warning:", "~SEQ generators are not supported") {
-		t.Errorf("problems = %q, want a ~SEQ warning at 1:3", problemStrings(probs))
+func TestGenerators(t *testing.T) {
+	src := `virtual_server 10.0.0.1 80 {
+  ~SEQ(i, 2, 4) real_server 10.0.0.$i 80 { weight $i }
+  ~SEQ(n, 3) ~LST(p, 81, 82) real_server 10.1.0.$n $p { }
+  ~LST({a,w}, {10.2.0.1, 5}, {10.2.0.2, 6}) real_server ${a} 80 { weight $w }
+  ~SEQx(h, 9, 3, f) real_server fd00::$h 80 { }
+}
+~SEQ(i, 0, 0, 1) x
+`
+	cfg, probs := parseMap(map[string]string{"main.conf": src}, "x")
+	var got []string
+	for _, rs := range cfg.VirtualServers[0].RealServers {
+		s := netip.AddrPortFrom(rs.Addr, rs.Port).String()
+		if rs.Weight != nil {
+			s += fmt.Sprintf(" w%d", *rs.Weight)
+		}
+		got = append(got, s)
+	}
+	want := []string{
+		"10.0.0.2:80 w2", "10.0.0.3:80 w3", "10.0.0.4:80 w4",
+		"10.1.0.1:81", "10.1.0.1:82", "10.1.0.2:81", "10.1.0.2:82", "10.1.0.3:81", "10.1.0.3:82",
+		"10.2.0.1:80 w5", "10.2.0.2:80 w6",
+		"[fd00::9]:80", "[fd00::c]:80", "[fd00::f]:80",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("generated real servers (-want +got):\n%s\nproblems: %q", diff, problemStrings(probs))
+	}
+	if !hasProblem(probs, "main.conf:7:1: error:", "~SEQ: step 0 never reaches") {
+		t.Errorf("problems = %q, want the step-0 error at 7:1", problemStrings(probs))
 	}
 }
 
