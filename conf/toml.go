@@ -489,8 +489,11 @@ func (d *tdecoder) value(v reflect.Value, raw any, at Pos, path, key string) {
 		d.entry(v, s, at, key)
 	case t.Kind() == reflect.Pointer:
 		nv := reflect.New(t.Elem())
+		before := len(d.probs.list) + d.probs.dropped
 		d.value(nv.Elem(), raw, at, path, key)
-		v.Set(nv)
+		if len(d.probs.list)+d.probs.dropped == before || t.Elem().Kind() == reflect.Struct {
+			v.Set(nv) // a bad scalar leaves the field unset
+		}
 	case t.Kind() == reflect.Struct:
 		m, ok := raw.(map[string]any)
 		if !ok {

@@ -178,3 +178,13 @@ func TestTOMLPositionsSkipMultilineStrings(t *testing.T) {
 		t.Errorf("ParseTOML(%q) problems = %q, want bogus at 7:3 (lines inside the multi-line string are not keys)", src, problemStrings(probs))
 	}
 }
+
+func TestTOMLBadPointerValueLeavesFieldUnset(t *testing.T) {
+	cfg, probs := ParseTOML("t.toml", []byte("[[virtual_server]]\naddress = \"10.0.0.1\"\n[[virtual_server.real_server]]\naddress = \"10.0.0.2\"\nweight = \"x\"\n"))
+	if len(probs) != 1 {
+		t.Errorf("ParseTOML problems = %q, want one", problemStrings(probs))
+	}
+	if w := cfg.VirtualServers[0].RealServers[0].Weight; w != nil {
+		t.Errorf("weight after a bad value = %d, want unset", *w)
+	}
+}
