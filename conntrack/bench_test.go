@@ -108,6 +108,21 @@ func BenchmarkTable(b *testing.B) {
 				}
 			}
 		})
+		b.Run("LookupBatch32/"+sz.name, func(b *testing.B) {
+			defer cpuPerOp(b)()
+			var keys [32]Key
+			var out [32]Conn
+			var found [32]bool
+			for i := uint64(0); i < uint64(b.N); i += 32 {
+				for j := range keys {
+					keys[j] = benchKey(spread(i+uint64(j), st.n))
+				}
+				tb.LookupBatch(now, keys[:], out[:], found[:])
+				if !found[0] {
+					b.Fatal("miss")
+				}
+			}
+		})
 		b.Run("LookupMiss/"+sz.name, func(b *testing.B) {
 			defer cpuPerOp(b)()
 			for i := range uint64(b.N) {

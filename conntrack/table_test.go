@@ -496,6 +496,15 @@ func TestConcurrent(t *testing.T) {
 				if i%100 == 0 {
 					tb.Sweep(now, 300)
 				}
+				if i%10 == 0 {
+					var keys [40]Key
+					for j := range keys {
+						keys[j] = key(ProtoTCP, fmt.Sprintf("203.0.113.%d", (i+j)%50), uint16(1000+j), "10.0.0.1", 80)
+					}
+					var out [40]Conn
+					var found [40]bool
+					tb.LookupBatch(now, keys[:], out[:], found[:])
+				}
 			}
 		}()
 	}
