@@ -35,7 +35,8 @@
 //
 // Templates and the connections they control may live in different shards.
 // A connection holds its template alive through the template's atomic
-// control word; a method never holds two shard locks.
+// control word. Only LookupBatch holds several shard locks, taken in
+// ascending shard order; every other method holds at most one.
 //
 // # Under pressure
 //

@@ -212,7 +212,8 @@ type shard struct {
 // clock (monotonic time for a live director, capture timestamps in replay);
 // it must not go backwards by more than the shortest timeout.
 //
-// Lock order: a method holds at most one shard lock at a time. Templates and
+// Lock order: sweepMu, then shard locks in ascending shard index (only
+// LookupBatch holds more than one shard lock). Templates and
 // the connections they control may live in different shards; the
 // cross-shard link is the template's atomic control word.
 type Table struct {
