@@ -178,3 +178,11 @@ func (t *Table) FlushDest(now int64, id scheduler.DestID) int {
 func expiredOrIdleTemplate(e *entry) bool {
 	return atomic.LoadUint32(&e.link)&^ctlAssured == 0
 }
+
+// SetSecureTCP switches the TCP state machine to the kernel's secure_tcp
+// table (tcp_states_dos, reference ipvs.md §4.2) or back. In it a client's
+// ACK does not move SYN_RECV to ESTABLISHED, so for NAT an entry only
+// becomes ESTABLISHED (900 s) once the real server's SYN+ACK has been seen;
+// DR/TUN connections wait in SYNACK. Timeouts are unchanged. It applies from
+// the next packet.
+func (t *Table) SetSecureTCP(on bool) { t.secureTCP.Store(on) }

@@ -174,11 +174,34 @@ var tcpStates = [numTableDirs][4][11]State{
 	},
 }
 
+// tcpStatesSecure is tcp_states_dos, the table secure_tcp switches to
+// (reference ipvs.md §4.2): the normal table with these cells changed.
+var tcpStatesSecure = func() [numTableDirs][4][11]State {
+	t := tcpStates
+	in, out, io := &t[tdInput], &t[tdOutput], &t[tdInputOnly]
+	syn, fin, ack, rst := EventSYN-1, EventFIN-1, EventACK-1, EventRST-1
+	in[syn][sSA-1] = sSA
+	in[fin][sSA-1] = sSA
+	in[ack][sSR-1] = sSR
+	in[ack][sSA-1] = sSA
+	in[rst][sSA-1] = sCL
+	out[syn][sSR-1] = sSA
+	out[syn][sSA-1] = sSA
+	for _, from := range []State{sNO, sFW, sTW, sCL, sCW, sLA, sLI, sSA} {
+		io[syn][from-1] = sSA
+	}
+	return t
+}()
+
 // nextTCP returns the state after a packet with event ev in table direction
-// td, for a connection in state cur.
-func nextTCP(td int, ev Event, cur State) State {
+// td, for a connection in state cur, from the normal or the secure_tcp
+// table.
+func nextTCP(td int, ev Event, cur State, secure bool) State {
 	if ev == EventNone || ev == 0 || ev > EventRST || cur < StateNone || cur > StateSynAck {
 		return StateClose
+	}
+	if secure {
+		return tcpStatesSecure[td][ev-1][cur-1]
 	}
 	return tcpStates[td][ev-1][cur-1]
 }

@@ -326,3 +326,66 @@ func TestThresholds(t *testing.T) {
 		t.Errorf("edit upper → 0: Overload still set")
 	}
 }
+
+// TestSecureTCP checks the secure_tcp table against the cells reference
+// ipvs.md §4.2 lists as different, and two walks with it switched on.
+func TestSecureTCP(t *testing.T) {
+	type cell struct {
+		td   int
+		ev   Event
+		from State
+	}
+	changed := map[cell]State{
+		{tdInput, EventSYN, sSA}: sSA, {tdInput, EventFIN, sSA}: sSA,
+		{tdInput, EventACK, sSR}: sSR, {tdInput, EventACK, sSA}: sSA,
+		{tdInput, EventRST, sSA}:  sCL,
+		{tdOutput, EventSYN, sSR}: sSA, {tdOutput, EventSYN, sSA}: sSA,
+	}
+	for _, from := range []State{sNO, sFW, sTW, sCL, sCW, sLA, sLI, sSA} {
+		changed[cell{tdInputOnly, EventSYN, from}] = sSA
+	}
+	for td := range numTableDirs {
+		for ev := EventSYN; ev <= EventRST; ev++ {
+			for from := StateNone; from <= StateSynAck; from++ {
+				want, ok := changed[cell{td, ev, from}]
+				if !ok {
+					want = nextTCP(td, ev, from, false)
+				}
+				if got := nextTCP(td, ev, from, true); got != want {
+					t.Errorf("nextTCP(dir %d, %v, %v, secure) = %v, want %v", td, ev, from, got, want)
+				}
+			}
+		}
+	}
+	walks := []struct {
+		method Method
+		steps  []step
+	}{
+		{MethodMasq, []step{
+			{DirInput, fSYN, StateSynRecv, time.Minute, 1, 0},
+			{DirInput, fACK, StateSynRecv, time.Minute, 1, 0}, // a spoofed handshake stays half-open
+			{DirOutput, fSYNACK, StateSynAck, 2 * time.Minute, 1, 0},
+			{DirInput, fACK, StateEstablished, 15 * time.Minute, 1, 0},
+		}},
+		{MethodRoute, []step{
+			{DirInput, fSYN, StateSynAck, 2 * time.Minute, 1, 0},
+			{DirInput, fACK, StateEstablished, 15 * time.Minute, 1, 0},
+			{DirInput, fFINACK, StateFinWait, 2 * time.Minute, 0, 1},
+		}},
+	}
+	for _, w := range walks {
+		tb := newTable(t, Config{MaxConns: 16})
+		tb.SetSecureTCP(true)
+		c, _ := tb.Schedule(0, key(ProtoTCP, "203.0.113.7", 1000, "10.0.0.1", 80), &Service{Proto: ProtoTCP, Port: 80},
+			fixed(target(1, "192.168.1.11", 80, w.method)), noDest)
+		for i, p := range w.steps {
+			got, _ := tb.Update(0, c.Ref, p.dir, p.flags)
+			g, _ := tb.Get(0, c.Ref)
+			cn := tb.Counters(1)
+			if got != p.want || g.Timeout != p.timeout || cn.Active.Load() != p.active || cn.Inactive.Load() != p.inactive {
+				t.Fatalf("%v step %d: Update(%v, %#x) = %v (timeout %v, counts %d/%d), want %v (%v, %d/%d)", w.method, i, p.dir, p.flags,
+					got, g.Timeout, cn.Active.Load(), cn.Inactive.Load(), p.want, p.timeout, p.active, p.inactive)
+			}
+		}
+	}
+}

@@ -226,6 +226,8 @@ type Table struct {
 
 	timeouts [numStates]atomic.Uint32 // ticks
 
+	secureTCP atomic.Bool // secure_tcp defence: use tcp_states_dos
+
 	maxConns int64
 	live     atomic.Int64 // entries plus reservations, bounded by maxConns
 
@@ -623,7 +625,7 @@ func (t *Table) Update(now int64, r Ref, dir Dir, tcpFlags uint8) (State, bool) 
 		} else if e.flags&fNoOutput != 0 {
 			td = tdInputOnly
 		}
-		next = nextTCP(td, TCPEvent(tcpFlags), cur)
+		next = nextTCP(td, TCPEvent(tcpFlags), cur, t.secureTCP.Load())
 		assure = next == StateEstablished
 	} else {
 		next = StateUDP
