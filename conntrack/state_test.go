@@ -365,7 +365,8 @@ func TestSecureTCP(t *testing.T) {
 			{DirInput, fSYN, StateSynRecv, time.Minute, 1, 0},
 			{DirInput, fACK, StateSynRecv, time.Minute, 1, 0}, // a spoofed handshake stays half-open
 			{DirOutput, fSYNACK, StateSynAck, 2 * time.Minute, 1, 0},
-			{DirInput, fACK, StateEstablished, 15 * time.Minute, 1, 0},
+			{DirInput, fACK, StateSynAck, 2 * time.Minute, 1, 0},
+			{DirOutput, fACK, StateEstablished, 15 * time.Minute, 1, 0},
 		}},
 		{MethodRoute, []step{
 			{DirInput, fSYN, StateSynAck, 2 * time.Minute, 1, 0},
