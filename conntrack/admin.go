@@ -181,8 +181,9 @@ func expiredOrIdleTemplate(e *entry) bool {
 
 // SetSecureTCP switches the TCP state machine to the kernel's secure_tcp
 // table (tcp_states_dos, reference ipvs.md §4.2) or back. In it a client's
-// ACK does not move SYN_RECV to ESTABLISHED, so for NAT an entry only
-// becomes ESTABLISHED (900 s) once the real server's SYN+ACK has been seen;
-// DR/TUN connections wait in SYNACK. Timeouts are unchanged. It applies from
-// the next packet.
+// ACK does not move SYN_RECV to ESTABLISHED: a NAT entry goes SYN_RECV →
+// SYNACK on the real server's SYN+ACK and ESTABLISHED (900 s) on the real
+// server's next ACK, so a spoofed handshake cannot buy a long entry; DR/TUN
+// entries start in SYNACK. Timeouts are unchanged. It applies from the next
+// packet.
 func (t *Table) SetSecureTCP(on bool) { t.secureTCP.Store(on) }
