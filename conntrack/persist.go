@@ -79,7 +79,8 @@ func (s Status) String() string {
 // Non-persistent services always call pick.
 //
 // pick runs the service's scheduler; dest returns a real server's current
-// target, false when it is no longer available. Both are called with a
+// target, false when it is no longer available; it is only called for
+// persistent services and may be nil for the others. Both are called with a
 // shard lock held and must not call back into the Table. The new connection
 // is in state NONE (UDP for non-TCP) with the kernel's 3 s timeout; call
 // Update for the packet itself.

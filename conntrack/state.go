@@ -87,6 +87,17 @@ const (
 	DirOutput     // real server → director (NAT replies)
 )
 
+// String names the direction.
+func (d Dir) String() string {
+	switch d {
+	case DirInput:
+		return "input"
+	case DirOutput:
+		return "output"
+	}
+	return "invalid"
+}
+
 // Event is the TCP event a packet's flags map to (tcp_state_idx).
 type Event uint8
 
@@ -101,6 +112,16 @@ const (
 	EventRST
 	EventNone
 )
+
+var eventNames = [...]string{"invalid", "syn", "fin", "ack", "rst", "none"}
+
+// String names the event as the kernel's state tables do.
+func (e Event) String() string {
+	if int(e) >= len(eventNames) {
+		return "invalid"
+	}
+	return eventNames[e]
+}
 
 // TCP header flag bits (RFC 9293 §3.1).
 const (
