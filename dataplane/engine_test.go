@@ -11,6 +11,7 @@ import (
 	"github.com/uvslb/uvs/conntrack"
 	"github.com/uvslb/uvs/internal/header"
 	"github.com/uvslb/uvs/internal/link"
+	"github.com/uvslb/uvs/internal/pkttest"
 	"github.com/uvslb/uvs/scheduler"
 )
 
@@ -210,55 +211,7 @@ func (p pkt) bytes(t *testing.T) []byte {
 // verify decodes an output frame with gopacket, checking every checksum.
 func verify(t *testing.T, frame []byte) gopacket.Packet {
 	t.Helper()
-	pk := gopacket.NewPacket(frame, layers.LayerTypeEthernet, gopacket.Default)
-	if el := pk.ErrorLayer(); el != nil {
-		t.Fatalf("output frame does not decode: %v", el.Error())
-	}
-	if ip := pk.Layer(layers.LayerTypeIPv4); ip != nil {
-		v := ip.(*layers.IPv4)
-		raw := append([]byte(nil), v.Contents...)
-		raw[10], raw[11] = 0, 0
-		if got, want := v.Checksum, csum(raw); got != want {
-			t.Fatalf("IPv4 checksum %#04x, want %#04x", got, want)
-		}
-	}
-	var nl gopacket.NetworkLayer
-	for _, l := range pk.Layers() {
-		switch x := l.(type) {
-		case *layers.IPv4:
-			nl = x
-		case *layers.IPv6:
-			nl = x
-		case *layers.TCP:
-			x.SetNetworkLayerForChecksum(nl)
-		case *layers.UDP:
-			x.SetNetworkLayerForChecksum(nl)
-		case *layers.ICMPv6:
-			x.SetNetworkLayerForChecksum(nl)
-		}
-		if v, ok := l.(interface {
-			VerifyChecksum() (error, gopacket.ChecksumVerificationResult)
-		}); ok {
-			if err, res := v.VerifyChecksum(); err != nil || !res.Valid {
-				t.Fatalf("%s checksum invalid (%v, %+v)", l.LayerType(), err, res)
-			}
-		}
-	}
-	return pk
-}
-
-func csum(b []byte) uint16 {
-	var s uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		s += uint32(b[i])<<8 | uint32(b[i+1])
-	}
-	if len(b)%2 == 1 {
-		s += uint32(b[len(b)-1]) << 8
-	}
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return ^uint16(s)
+	return pkttest.Verify(t, frame, layers.LayerTypeEthernet)
 }
 
 func syn(src netip.Addr, sport uint16) pkt {

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/uvslb/uvs/internal/pkttest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -162,63 +162,6 @@ func verifyFrames(t *testing.T, path string) {
 		if err != nil {
 			return
 		}
-		pk := gopacket.NewPacket(data, r.LinkType(), gopacket.Default)
-		if el := pk.ErrorLayer(); el != nil {
-			t.Fatalf("output frame %d does not decode: %v", i, el.Error())
-		}
-		var nl gopacket.NetworkLayer
-		for _, l := range pk.Layers() {
-			switch x := l.(type) {
-			case *layers.IPv4:
-				c := append([]byte(nil), x.Contents...)
-				c[10], c[11] = 0, 0
-				if ipsum(c) != x.Checksum {
-					t.Fatalf("output frame %d: bad IPv4 header checksum", i)
-				}
-				nl = x
-			case *layers.IPv6:
-				nl = x
-			case *layers.TCP:
-				x.SetNetworkLayerForChecksum(nl)
-			case *layers.UDP:
-				x.SetNetworkLayerForChecksum(nl)
-			case *layers.ICMPv6:
-				x.SetNetworkLayerForChecksum(nl)
-			}
-			if v, ok := l.(interface {
-				VerifyChecksum() (error, gopacket.ChecksumVerificationResult)
-			}); ok {
-				if err, res := v.VerifyChecksum(); err != nil || !res.Valid {
-					t.Fatalf("output frame %d: %s checksum invalid (%v %+v)", i, l.LayerType(), err, res)
-				}
-			}
-		}
-	}
-}
-
-func ipsum(b []byte) uint16 {
-	var s uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		s += uint32(b[i])<<8 | uint32(b[i+1])
-	}
-	for s>>16 != 0 {
-		s = s&0xffff + s>>16
-	}
-	return ^uint16(s)
-}
-
-// TestExamplesScriptInREADME: examples/README.md carries the script that
-// made the captures, verbatim (the issue asks for it there).
-func TestExamplesScriptInREADME(t *testing.T) {
-	script, err := os.ReadFile("../../examples/capture.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme, err := os.ReadFile("../../examples/README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(readme, []byte("```sh\n"+string(script)+"```")) {
-		t.Fatal("examples/README.md does not contain examples/capture.sh verbatim in a ```sh block")
+		pkttest.Verify(t, data, r.LinkType())
 	}
 }
