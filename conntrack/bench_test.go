@@ -178,6 +178,15 @@ func BenchmarkTable(b *testing.B) {
 				st.nextID++
 			}
 		})
+		// Sweep over live, unexpired entries: the cost per examined slot.
+		b.Run("Sweep4096/"+sz.name, func(b *testing.B) {
+			defer cpuPerOp(b)()
+			for range b.N {
+				if n := tb.Sweep(now, 4096); n != 0 {
+					b.Fatalf("Sweep removed %d", n)
+				}
+			}
+		})
 		b.Run("GC/"+sz.name, func(b *testing.B) {
 			var before, after runtime.MemStats
 			runtime.GC()

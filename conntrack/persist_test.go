@@ -1,6 +1,7 @@
 package conntrack
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -438,5 +439,42 @@ func TestLookupOut(t *testing.T) {
 	}
 	if _, ok := tb.Lookup(0, Key{Proto: ProtoTCP, CAddr: k6.CAddr, VAddr: kn.VAddr}); ok {
 		t.Errorf("Lookup with mixed families succeeded")
+	}
+}
+
+func TestFlushDest(t *testing.T) {
+	tb := newTable(t, Config{MaxConns: 256, Shards: 4})
+	p := threeReals()
+	svc := persistSvc()
+	byDest := map[scheduler.DestID]int{}
+	for i := range 30 {
+		c := mustSchedule(t, tb, 0, key(ProtoTCP, fmt.Sprintf("203.0.113.%d", i%10), uint16(1000+i), "10.0.0.1", 80), svc, p)
+		tb.Update(0, c.Ref, DirInput, fSYN)
+		byDest[c.Dest]++
+	}
+	u := mustSchedule(t, tb, 0, key(ProtoUDP, "198.51.100.1", 53, "10.0.0.1", 53), &Service{Proto: ProtoUDP, Port: 53}, p)
+	byDest[u.Dest]++
+	victim := u.Dest
+	before := tb.Stats().Entries
+	cn := tb.Counters(victim)
+	removed := tb.FlushDest(sec, victim)
+	if want := byDest[victim] + int(cn.Persist.Load()); removed == 0 || cn.Active.Load() != 0 || cn.Inactive.Load() != 0 || cn.Persist.Load() != 0 {
+		t.Fatalf("FlushDest(%d) removed %d; counters %d/%d/%d, want all zero (about %d entries)", victim, removed, cn.Active.Load(), cn.Inactive.Load(), cn.Persist.Load(), want)
+	}
+	if after := tb.Stats().Entries; before-after != int64(removed) {
+		t.Fatalf("FlushDest(%d) = %d, but entries went %d → %d", victim, removed, before, after)
+	}
+	for _, c := range tb.List(sec) {
+		if c.Dest == victim {
+			t.Fatalf("entry for flushed dest %d left: %+v", victim, c)
+		}
+	}
+	for id := scheduler.DestID(1); id <= 3; id++ {
+		if id == victim {
+			continue
+		}
+		if got := tb.Counters(id).Active.Load(); int(got) != byDest[id] {
+			t.Errorf("Counters(%d).Active = %d, want %d (untouched)", id, got, byDest[id])
+		}
 	}
 }
