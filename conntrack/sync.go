@@ -67,7 +67,7 @@ func (t *Table) Restore(now int64, sc Synced) (Conn, Status) {
 		same := e.dest == uint32(n.dest) && e.daddr == n.daddr && e.dport == n.dport && Method(e.method) == n.method &&
 			(!n.k.v6 || s.v6[slot][2] == n.daddr6)
 		if !same {
-			t.unlinkRemoveLocked(s, uint32(slot), remExpired)
+			t.replaceLocked(s, uint32(slot), b)
 			slot = -1
 		}
 	}

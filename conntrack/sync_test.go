@@ -73,3 +73,43 @@ func TestRestoreTemplate(t *testing.T) {
 		t.Fatalf("Schedule after restored template: dest %d, calls %d, control %v; want dest 2 via %v", nc.Dest, p.calls, nc.Control, c.Ref)
 	}
 }
+
+// TestRestoreTemplateInUse moves a template that controls a connection to
+// another real server: the old one must stay (invalidated) until its
+// connection is gone, and nothing may be corrupted when it goes.
+func TestRestoreTemplateInUse(t *testing.T) {
+	tb := newTable(t, Config{MaxConns: 64})
+	p := threeReals()
+	svc := persistSvc()
+	c := mustSchedule(t, tb, 0, key(ProtoTCP, "203.0.113.7", 1000, "10.0.0.1", 80), svc, p)
+	old, _ := tb.Get(0, c.Control)
+	other := scheduler.DestID(3)
+	if c.Dest == other {
+		other = 2
+	}
+	tk := Key{Proto: ProtoTCP, CAddr: old.Client.Addr(), VAddr: old.Virtual.Addr(), VPort: old.Virtual.Port()}
+	nt, s := tb.Restore(sec, Synced{Key: tk, Real: netip.MustParseAddrPort("192.168.1.13:80"), Dest: other, Method: MethodMasq,
+		State: StateNone, Template: true, Timeout: 300 * time.Second})
+	if s != StatusCreated || nt.Ref == old.Ref {
+		t.Fatalf("Restore(moved template) = %+v, %v; want a new template", nt, s)
+	}
+	if _, ok := tb.Get(sec, c.Control); !ok {
+		t.Fatalf("template in use was removed by Restore")
+	}
+	c2 := mustSchedule(t, tb, 2*sec, key(ProtoTCP, "203.0.113.7", 1001, "10.0.0.1", 80), svc, p)
+	if c2.Dest != other || c2.Control != nt.Ref {
+		t.Fatalf("new conn dest %d control %v, want dest %d via the restored template", c2.Dest, c2.Control, other)
+	}
+	tb.Expire(c.Ref)
+	tb.Sweep(400*sec, 1000)
+	tb.Sweep(800*sec, 1000)
+	if st := tb.Stats(); st.Entries != 0 {
+		t.Fatalf("after expiry Stats() = %+v, want empty", st)
+	}
+	for id := scheduler.DestID(1); id <= 3; id++ {
+		cn := tb.Counters(id)
+		if cn.Active.Load() != 0 || cn.Inactive.Load() != 0 || cn.Persist.Load() != 0 {
+			t.Fatalf("Counters(%d) = %d/%d/%d, want zeros", id, cn.Active.Load(), cn.Inactive.Load(), cn.Persist.Load())
+		}
+	}
+}

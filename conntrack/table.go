@@ -915,12 +915,25 @@ type newEntry struct {
 	timeout  uint32 // ticks
 }
 
+// replaceLocked takes live entry slot (in bucket b) out of the way of a new
+// entry with the same key: it is removed, unless it is a template that
+// still controls connections, which is invalidated instead (taken off the
+// hash, left to expire) because those connections hold its slot.
+func (t *Table) replaceLocked(s *shard, slot, b uint32) {
+	e := &s.ents[slot]
+	if e.flags&fTemplate != 0 && atomic.LoadUint32(&e.link)&^ctlAssured != 0 {
+		t.unlinkTemplateLocked(s, slot, b)
+		return
+	}
+	t.unlinkRemoveLocked(s, slot, remExpired)
+}
+
 // insertLocked adds n to shard s (bucket b), replacing a live entry with the
 // same key. It returns the slot, or false if the shard is full and nothing
 // may be evicted (counted as refused).
 func (t *Table) insertLocked(s *shard, b uint32, n *newEntry, now int64) (uint32, bool) {
 	if old := t.findLocked(s, b, &n.k, now, n.template); old >= 0 {
-		t.unlinkRemoveLocked(s, uint32(old), remExpired)
+		t.replaceLocked(s, uint32(old), b)
 	}
 	slot, ok := t.allocLocked(s, now)
 	if !ok {
