@@ -209,3 +209,53 @@ func BenchmarkTable(b *testing.B) {
 		runtime.KeepAlive(tb)
 	}
 }
+
+// benchKey6 is the j-th distinct IPv6 client key.
+func benchKey6(j uint64) Key {
+	var a [16]byte
+	a[0], a[1] = 0x20, 0x01
+	binary.BigEndian.PutUint64(a[8:], j>>4)
+	return Key{Proto: ProtoTCP, CAddr: netip.AddrFrom16(a), CPort: 1024 + uint16(j&15),
+		VAddr: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: 1}), VPort: 80}
+}
+
+// BenchmarkTable6 measures IPv6 lookups and heap bytes per IPv6 entry (the
+// side store included) at 1k and 1M entries.
+func BenchmarkTable6(b *testing.B) {
+	for _, sz := range []struct {
+		name string
+		n    int
+	}{{"1k", 1 << 10}, {"1M", 1 << 20}} {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		tb, err := New(Config{MaxConns: sz.n, Seed: 7})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tg := Target{Dest: scheduler.Dest{ID: 1, Addr: netip.MustParseAddr("2001:db8::11"), Port: 80, Weight: 1}, Method: MethodMasq}
+		pick := func() (Target, bool) { return tg, true }
+		svc := &Service{Proto: ProtoTCP, Port: 80}
+		for j := range uint64(sz.n) {
+			c, st := tb.Schedule(0, benchKey6(j), svc, pick, nil)
+			if st != StatusCreated {
+				b.Fatalf("Schedule(%d) = %v", j, st)
+			}
+			tb.Update(0, c.Ref, DirInput, fSYN)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perEntry := (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / float64(sz.n)
+		n := uint64(sz.n)
+		b.Run("LookupHit/"+sz.name, func(b *testing.B) {
+			defer cpuPerOp(b)()
+			b.ReportMetric(perEntry, "heapB/entry")
+			for i := range uint64(b.N) {
+				if _, ok := tb.Lookup(int64(time.Second), benchKey6(spread(i, n))); !ok {
+					b.Fatal("miss")
+				}
+			}
+		})
+		runtime.KeepAlive(tb)
+	}
+}
