@@ -183,7 +183,7 @@ type v6addrs [3][16]byte
 type shard struct {
 	mu sync.Mutex
 	// ents is allocated in New and never reassigned, so its header may be
-	// read without mu (to reach a template's ctl word atomically).
+	// read without mu (to reach a template's control word atomically).
 	ents []entry
 
 	// Guarded by mu.
@@ -608,8 +608,7 @@ func (t *Table) Update(now int64, r Ref, dir Dir, tcpFlags uint8) (State, bool) 
 		return 0, false
 	}
 	if e.flags&fTemplate != 0 {
-		// Templates have no packets of their own; refresh like the kernel's
-		// in_pkts accounting does nothing to the timer either.
+		// Templates see no packets of their own: nothing changes.
 		st := State(e.state)
 		s.mu.Unlock()
 		return st, true
@@ -645,8 +644,8 @@ func (t *Table) Update(now int64, r Ref, dir Dir, tcpFlags uint8) (State, bool) 
 }
 
 // templateEntry returns the entry at global index gi without locking its
-// shard; callers touch only its atomic ctl word, which is safe because a
-// controlled connection holds the template alive.
+// shard; callers touch only its atomic control word (link), which is safe
+// because a controlled connection holds the template alive.
 func (t *Table) templateEntry(gi uint32) *entry {
 	ts := &t.shards[gi>>t.strideBits]
 	return &ts.ents[gi&(1<<t.strideBits-1)]
