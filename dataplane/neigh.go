@@ -31,8 +31,9 @@ const (
 // writes, which happen on ARP/ND replies and configuration only, copy the
 // map under mu.
 type neighTable struct {
-	m  atomic.Pointer[map[netip.Addr]neighEntry]
-	mu sync.Mutex // serialises writers; readers never take it
+	m     atomic.Pointer[map[netip.Addr]neighEntry]
+	small atomic.Pointer[[]smallNeigh] // nil when the table is large
+	mu    sync.Mutex                   // serialises writers; readers never take it
 
 	pendMu  sync.Mutex // guards pending; taken only on a miss (slow path)
 	pending map[netip.Addr]*pendingAddr
@@ -63,14 +64,47 @@ func newNeighTable(static map[netip.Addr]MAC) *neighTable {
 	for ip, mac := range static {
 		m[ip.Unmap()] = neighEntry{mac: mac, static: true}
 	}
-	t.m.Store(&m)
+	t.publish(m)
 	return t
 }
 
 // lookup returns the MAC of ip.
 func (t *neighTable) lookup(ip netip.Addr) (MAC, bool) {
+	if l := t.small.Load(); l != nil {
+		for i := range *l {
+			if (*l)[i].ip == ip {
+				return (*l)[i].mac, true
+			}
+		}
+		return MAC{}, false
+	}
 	e, ok := (*t.m.Load())[ip]
 	return e.mac, ok
+}
+
+// smallNeigh is the table as a slice while it is small: a linear scan of a
+// few entries is cheaper than hashing a netip.Addr on every packet.
+type smallNeigh struct {
+	ip  netip.Addr
+	mac MAC
+}
+
+// maxSmallNeigh bounds the linear-scan form of the table.
+const maxSmallNeigh = 16
+
+// publish stores m (never modified afterwards) and its slice form when
+// small. Called with mu held, or before the table is shared.
+func (t *neighTable) publish(m map[netip.Addr]neighEntry) {
+	if len(m) <= maxSmallNeigh {
+		l := make([]smallNeigh, 0, len(m))
+		for ip, e := range m {
+			l = append(l, smallNeigh{ip, e.mac})
+		}
+		t.small.Store(&l)
+	} else {
+		t.small.Store(nil)
+	}
+	t.m.Store(&m)
 }
 
 // learn records ip → mac unless a static entry exists or nothing changes.
@@ -90,7 +124,7 @@ func (t *neighTable) learn(ip netip.Addr, mac MAC) bool {
 		m[k] = v
 	}
 	m[ip] = neighEntry{mac: mac}
-	t.m.Store(&m)
+	t.publish(m)
 	return true
 }
 

@@ -129,6 +129,16 @@ type svcKey struct {
 	port  uint16
 }
 
+type smallSvc struct {
+	proto uint8
+	port  uint16
+	addr  netip.Addr
+	svc   *Service
+}
+
+// maxSmall is how many services are scanned linearly instead of hashed.
+const maxSmall = 16
+
 type markKey struct {
 	mark   uint32
 	family uint8
@@ -159,10 +169,13 @@ type Snapshot struct {
 	Options
 	services []*Service
 	byKey    map[svcKey]*Service
-	byMark   map[markKey]*Service
-	marks    []MarkMatch
-	vips     map[netip.Addr]bool
-	dests    []*Dest // indexed by DestID
+	// small holds the keyed services when there are few: a linear scan
+	// comparing protocol and port first beats hashing a netip.Addr key.
+	small  []smallSvc
+	byMark map[markKey]*Service
+	marks  []MarkMatch
+	vips   map[netip.Addr]bool
+	dests  []*Dest // indexed by DestID
 	// port0 and ftp record whether any port-0 service exists (lookup
 	// fallback of reference §3.2).
 	port0 bool
@@ -222,6 +235,11 @@ func NewSnapshot(opt Options, services []*Service, marks []MarkMatch, vips []net
 	for _, v := range vips {
 		s.vips[v.Unmap()] = true
 	}
+	if len(s.byKey) <= maxSmall {
+		for k, svc := range s.byKey {
+			s.small = append(s.small, smallSvc{k.proto, k.port, k.addr, svc})
+		}
+	}
 	for _, m := range marks {
 		if m.Mark == 0 {
 			return nil, fmt.Errorf("firewall mark 0 is not a mark")
@@ -255,6 +273,21 @@ func (s *Snapshot) lookup(proto uint8, dst netip.Addr, port uint16, family uint8
 				return svc
 			}
 		}
+	}
+	if s.small != nil || len(s.byKey) == 0 {
+		var p0 *Service
+		for i := range s.small {
+			e := &s.small[i]
+			if e.proto == proto && e.addr == dst {
+				if e.port == port {
+					return e.svc
+				}
+				if e.port == 0 {
+					p0 = e.svc
+				}
+			}
+		}
+		return p0
 	}
 	if svc := s.byKey[svcKey{proto, dst, port}]; svc != nil {
 		return svc
