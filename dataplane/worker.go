@@ -77,7 +77,7 @@ type Worker struct {
 	id    int
 	p     header.Parsed
 	tx    *link.Batch
-	drops [NumReasons]atomic.Uint64
+	drops [NumReasons]atomic.Uint64 // written only by this worker (bump)
 	icmp  tokenBucket
 	ipID  uint16
 
@@ -126,7 +126,7 @@ func (w *Worker) frame(in *link.Batch, i int, s *Snapshot) {
 	}
 	act, reason := w.handle(in, i, s, now)
 	if act == ActDrop || reason != 0 {
-		w.drops[reason].Add(1)
+		bump(&w.drops[reason], 1) // one writer: this worker
 	}
 	if w.tracer != nil {
 		w.rec.Action, w.rec.Reason, w.rec.OutEnd = act, reason, w.tx.N
