@@ -161,3 +161,45 @@ func TestReplaySpread(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayDownAndSorry: with --down for every real server the sorry
+// server takes the connections; with no sorry server the client gets ICMP
+// port unreachable.
+func TestReplayDownAndSorry(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.pcap")
+	vipA := netip.MustParseAddr("198.51.100.100")
+	writePcap(t, in, [][]byte{tcpFrame(t, netip.MustParseAddr("203.0.113.7"), vipA, 40000, 80, true)})
+	neigh := []Neighbour{{IP: netip.MustParseAddr("192.0.2.99"), MAC: [6]byte{2, 0, 0, 0, 2, 0x99}}}
+	down := []netip.AddrPort{netip.MustParseAddrPort("192.0.2.21:80"), netip.MustParseAddrPort("192.0.2.22:80")}
+	for _, tc := range []struct {
+		sorry      string
+		action     string
+		dest, outs string
+	}{
+		{"  sorry_server 192.0.2.99 80\n", "nat", "192.0.2.99:80", "TCP 203.0.113.7:40000 > 192.0.2.99:80"},
+		{"", "icmp", "", "port unreachable"},
+	} {
+		cfg := "virtual_server 198.51.100.100 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n" + tc.sorry +
+			"  real_server 192.0.2.21 80 {\n    weight 1\n  }\n  real_server 192.0.2.22 80 {\n    weight 1\n  }\n}\n"
+		cpath := filepath.Join(dir, "k.conf")
+		if err := os.WriteFile(cpath, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var trace bytes.Buffer
+		if _, err := Replay(ReplayOptions{Config: cpath, In: in, Out: filepath.Join(dir, "out.pcap"), TraceW: &trace, Neighbours: neigh, Down: down, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.1")}}); err != nil {
+			t.Fatal(err)
+		}
+		var rec traceRecord
+		if err := json.Unmarshal(bytes.TrimSpace(trace.Bytes()), &rec); err != nil {
+			t.Fatalf("trace %q: %v", trace.String(), err)
+		}
+		dest := ""
+		if rec.Dest != nil {
+			dest = *rec.Dest
+		}
+		if rec.Action != tc.action || dest != tc.dest || rec.Out == nil || !strings.Contains(*rec.Out, tc.outs) {
+			t.Errorf("sorry %q: action %s dest %q out %v; want %s %q containing %q", tc.sorry, rec.Action, dest, rec.Out, tc.action, tc.dest, tc.outs)
+		}
+	}
+}
