@@ -184,3 +184,28 @@ func TestTunnelFragNeeded(t *testing.T) {
 		t.Fatalf("relayed to MAC %v, want the client's %v", eth.DstMAC, cliMAC)
 	}
 }
+
+// TestIPv6DRAndTUN: DR keeps the IPv6 packet (hop limit − 1, new MAC); TUN
+// wraps it in IPv6-in-IPv6 from the VIP (no director IPv6 address given).
+func TestIPv6DRAndTUN(t *testing.T) {
+	in := pkt{srcMAC: cliMAC, dstMAC: dirMAC, src: cli6, dst: vip6, sport: 40000, dport: 80, proto: ProtoTCP, flags: "S"}
+	r := newRig(t, rigOpt{v6: true, method: MethodDR})
+	rec, out := r.send(in.bytes(t))
+	if rec.Action != ActDR || len(out) != 1 {
+		t.Fatalf("IPv6 DR: action %v reason %v, %d out", rec.Action, rec.Reason, len(out))
+	}
+	ip := verify(t, out[0]).Layer(layers.LayerTypeIPv6).(*layers.IPv6)
+	if !ip.DstIP.Equal(vip6.AsSlice()) || ip.HopLimit != 63 {
+		t.Errorf("IPv6 DR out dst %v hop %d", ip.DstIP, ip.HopLimit)
+	}
+	r = newRig(t, rigOpt{v6: true, method: MethodTUN})
+	rec, out = r.send(in.bytes(t))
+	if rec.Action != ActTUN || len(out) != 1 {
+		t.Fatalf("IPv6 TUN: action %v reason %v, %d out", rec.Action, rec.Reason, len(out))
+	}
+	ls := verify(t, out[0]).Layers()
+	outer, inner := ls[1].(*layers.IPv6), ls[2].(*layers.IPv6)
+	if outer.NextHeader != layers.IPProtocolIPv6 || !outer.SrcIP.Equal(vip6.AsSlice()) || !outer.DstIP.Equal(rs61.AsSlice()) || !inner.DstIP.Equal(vip6.AsSlice()) {
+		t.Errorf("IPv6 TUN outer %v > %v (next %v), inner to %v", outer.SrcIP, outer.DstIP, outer.NextHeader, inner.DstIP)
+	}
+}
