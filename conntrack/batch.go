@@ -7,7 +7,7 @@ const batchChunk = 32
 // LookupBatch is Lookup for a batch of packets: it sets out[i] and found[i]
 // for keys[i] (out and found must be at least len(keys) long). It locks the
 // shards a chunk of keys needs at once, in ascending shard order, then reads
-// every bucket head, then touches every first entry, before walking the
+// every home slot, then touches every first entry, before walking the
 // chains, so that the cache misses of different keys overlap instead of
 // being paid one after another. Results are those of Lookup at now.
 //
@@ -44,7 +44,7 @@ func (t *Table) lookupChunk(now int64, keys []Key, out []Conn, found []bool) {
 		h := t.hash(&ik[i])
 		s, sh := t.shardOf(h)
 		si[i] = uint16(s)
-		bkt[i] = uint32(h) & uint32(len(sh.buckets)-1)
+		bkt[i] = sh.home(h)
 		// Insert s into the sorted set of shards to lock.
 		j := nl
 		for j > 0 && locks[j-1] > uint16(s) {
@@ -62,7 +62,7 @@ func (t *Table) lookupChunk(now int64, keys []Key, out []Conn, found []bool) {
 	// Independent loads first: every bucket head, then every first entry.
 	for i := range keys {
 		if valid[i] {
-			head[i] = t.shards[si[i]].buckets[bkt[i]]
+			head[i] = t.shards[si[i]].ents[bkt[i]].head
 		}
 	}
 	var sink uint32

@@ -23,12 +23,16 @@
 //
 // # Layout
 //
-// The table is split into power-of-two shards, each with its own mutex, a
-// slab of fixed-size pointer-free entries (48 bytes for IPv4), chained hash
-// buckets of uint32 slot numbers and a free list; the garbage collector
-// never scans it. One hash of (protocol, client address, client port) places
-// every entry, so "in", "out" and template lookups walk the same chain, as
-// the kernel's ip_vs_conn_tab does. IPv6 entries keep the full addresses in
+// The table is split into power-of-two shards, each with its own mutex and
+// a slab of fixed-size pointer-free entries (52 bytes for IPv4, 1/5 more
+// slots than an even share of MaxConns); the garbage collector never scans
+// it. The slab is also the hash index: each slot holds the head of the
+// chain of keys whose home it is, and an insert puts the entry in the first
+// free slot at or after its home, so a lookup usually touches one or two
+// adjacent cache lines. Entries never move while they live. One hash of
+// (protocol, client address, client port) places every entry, so "in",
+// "out" and template lookups walk the same chain, as the kernel's
+// ip_vs_conn_tab does. IPv6 entries keep the full addresses in
 // a per-shard side store of 48 bytes per slot, allocated when the shard
 // first holds an IPv6 entry. A Ref (slot, generation) stays safe after the
 // entry is gone: stale Refs are reported as absent.

@@ -142,7 +142,7 @@ func (t *Table) Schedule(now int64, k Key, svc *Service, pick func() (Target, bo
 	h := t.hash(&n.k)
 	si, s := t.shardOf(h)
 	s.mu.Lock()
-	slot, ok := t.insertLocked(s, uint32(h)&uint32(len(s.buckets)-1), &n, now)
+	slot, ok := t.insertLocked(s, s.home(h), &n, now)
 	if !ok {
 		s.mu.Unlock()
 		if n.control != 0 {
@@ -222,7 +222,7 @@ func (t *Table) persistTemplate(now int64, k *ikey, svc *Service, pick func() (T
 	tk := templateKey(k, svc)
 	h := t.hash(&tk)
 	si, s := t.shardOf(h)
-	b := uint32(h) & uint32(len(s.buckets)-1)
+	b := s.home(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if slot := t.findLocked(s, b, &tk, now, true); slot >= 0 {
@@ -267,13 +267,14 @@ func (t *Table) attachLocked(si int, s *shard, slot uint32, now int64, tgt Targe
 	return tgt, uint32(si)<<t.strideBits | slot + 1, StatusCreated
 }
 
-// unlinkTemplateLocked takes template slot off bucket b's chain for good.
+// unlinkTemplateLocked takes template slot off the chain of home slot b
+// for good.
 func (t *Table) unlinkTemplateLocked(s *shard, slot, b uint32) {
 	prev := uint32(0)
-	for cur := s.buckets[b]; cur != 0; cur = s.ents[cur-1].next {
+	for cur := s.ents[b].head; cur != 0; cur = s.ents[cur-1].next {
 		if cur == slot+1 {
 			if prev == 0 {
-				s.buckets[b] = s.ents[slot].next
+				s.ents[b].head = s.ents[slot].next
 			} else {
 				s.ents[prev-1].next = s.ents[slot].next
 			}

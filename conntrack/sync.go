@@ -58,7 +58,7 @@ func (t *Table) Restore(now int64, sc Synced) (Conn, Status) {
 	n.timeout = toTicks(to)
 	h := t.hash(&n.k)
 	si, s := t.shardOf(h)
-	b := uint32(h) & uint32(len(s.buckets)-1)
+	b := s.home(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	slot := t.findLocked(s, b, &n.k, now, n.template)

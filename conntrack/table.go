@@ -118,30 +118,39 @@ const ctlAssured = 1 << 31
 // big-endian uint32s; IPv6 entries keep the low 32 bits of each address
 // inline (a cheap filter) and the full addresses in the shard's side store.
 type entry struct {
-	expires uint32 // ticks, wrapping; idle timer, re-armed on every packet
-	timeout uint32 // ticks
+	// head is the chain of the keys whose home is this slot (slot+1 in the
+	// shard, 0: empty). The slab is also the hash index: a key's home slot
+	// holds its chain head, and inserts place an entry at or just after its
+	// home when a slot is free there, so a lookup usually reads one cache
+	// line (or two adjacent ones) instead of a bucket array and then the
+	// entry. head belongs to the slot, not to the entry in it: it survives
+	// the entry's removal.
+	head uint32
+	// The fields a lookup reads come first, so that they share a line.
 	caddr   uint32 // client address (IPv4, or IPv6 low 32 bits)
 	vaddr   uint32 // virtual address
+	cport   uint16
+	vport   uint16
+	proto   uint8
+	method  uint8 // Method
+	flags   uint16
+	next    uint32 // hash chain: slot+1 in the shard, 0 ends
+	gen     uint32 // generation, for Refs
+	expires uint32 // ticks, wrapping; idle timer, re-armed on every packet
+	timeout uint32 // ticks
 	daddr   uint32 // real server address
 	dest    uint32 // scheduler.DestID
 	// link is, for a connection, the global index+1 of its controlling
 	// template (0: none); for a template, its control word (ctlAssured |
 	// number of controlled connections), accessed only with atomics.
-	link   uint32
-	next   uint32 // hash chain or free list: slot+1 in the shard, 0 ends
-	gen    uint32 // generation, for Refs
-	cport  uint16
-	vport  uint16
-	dport  uint16
-	flags  uint16
-	proto  uint8
-	state  uint8 // State
-	method uint8 // Method
-	_      uint8
+	link  uint32
+	dport uint16
+	state uint8 // State
+	_     uint8
 }
 
 // Entries keep time in ticks of 1/64 s in wrapping uint32s, so that an
-// IPv4 entry fits in 48 bytes. Expiry is rounded up to the next tick (at most
+// IPv4 entry fits in 52 bytes. Expiry is rounded up to the next tick (at most
 // 15.6 ms late, never early); relative comparisons stay correct while every
 // timer is within 2^31 ticks (388 days) of now, which maxTimeout and the
 // sweep guarantee.
@@ -179,7 +188,7 @@ func expiresNs(e *entry, now int64) int64 {
 type v6addrs [3][16]byte
 
 // shard is an independently locked part of the table: its own slab of
-// entries, hash buckets, free list and counters.
+// entries (which is also its hash index, see entry.head) and counters.
 type shard struct {
 	mu sync.Mutex
 	// ents is allocated in New and never reassigned, so its header may be
@@ -188,9 +197,8 @@ type shard struct {
 
 	// Guarded by mu.
 	v6            []v6addrs // side store parallel to ents; nil until the first IPv6 entry
-	buckets       []uint32  // chain heads, slot+1
-	free          uint32    // free list head, slot+1
-	hi            uint32    // slots [0,hi) have been used at least once
+	hi            uint32    // no slot at or above hi has ever been used
+	allocCur      uint32    // where the search for a free slot far from home resumes
 	live          int32
 	templates     int32
 	byState       [numStates]int32 // connections (not templates) by state
@@ -273,30 +281,23 @@ func New(cfg Config) (*Table, error) {
 	}
 	t.shardShift = 64 - uint(bits.Len(uint(n))-1)
 	t.maxConns = int64(cfg.MaxConns)
-	// Each shard's slab has headroom over an even split, so that uneven
-	// hashing does not fill a shard before the table is full (at 10M entries
-	// and 256 shards the headroom is about 6 standard deviations; a shard
-	// that does fill evicts within itself, which is still bounded and
-	// counted).
+	// Each shard's slab has 1/5 headroom over an even split: the slab is
+	// also the hash index (entries sit at or near their home slot), so a
+	// full table leaves it at most about 83% occupied, which keeps most
+	// entries within a few slots of home; the headroom also absorbs uneven
+	// hashing across shards (a shard that does fill its slab evicts within
+	// itself, which is still bounded and counted). 52 B × 1.2 keeps a full
+	// IPv4 table under 64 B per entry.
 	per := (cfg.MaxConns + n - 1) / n
-	if n > 1 {
-		per += per/32 + 64
-	}
+	per += per/5 + 16
 	t.strideBits = uint(bits.Len(uint(per - 1)))
-	nb := 16
-	for nb < per {
-		nb <<= 1
-	}
-	// One allocation each for all slabs and all buckets, so that large
-	// tables can be backed by huge pages (random lookups over tens of MB are
-	// otherwise dominated by TLB misses).
+	// One allocation for all slabs, so that large tables can be backed by
+	// huge pages (random lookups over tens of MB are otherwise dominated by
+	// TLB misses).
 	ents := make([]entry, n*per)
-	buckets := make([]uint32, n*nb)
 	adviseHugePages(unsafe.Pointer(unsafe.SliceData(ents)), uintptr(len(ents))*unsafe.Sizeof(entry{}))
-	adviseHugePages(unsafe.Pointer(unsafe.SliceData(buckets)), uintptr(len(buckets))*4)
 	for i := range t.shards {
 		t.shards[i].ents = ents[i*per : (i+1)*per : (i+1)*per]
-		t.shards[i].buckets = buckets[i*nb : (i+1)*nb : (i+1)*nb]
 	}
 	for s := StateNone; s < numStates; s++ {
 		t.timeouts[s].Store(toTicks(DefaultTimeout(s)))
@@ -362,6 +363,12 @@ func (t *Table) shardOf(h uint64) (int, *shard) {
 	return i, &t.shards[i]
 }
 
+// home is the slot whose head starts the chain of keys hashing to h: the
+// low 32 bits of h scaled to the slab (the shard takes the top bits).
+func (s *shard) home(h uint64) uint32 {
+	return uint32(uint64(uint32(h)) * uint64(len(s.ents)) >> 32)
+}
+
 func (t *Table) timeoutOf(s State) uint32 { return t.timeouts[s].Load() }
 
 // expired reports whether e's timer has fired by now. A template that still
@@ -411,11 +418,25 @@ func (s *shard) matchInLocked(slot uint32, k *ikey, template bool) bool {
 	return !k.v6 || (s.v6[slot][0] == k.ca6 && s.v6[slot][1] == k.va6)
 }
 
-// findLocked walks k's chain for a live, unexpired entry, expiring the
-// expired ones it meets on the way. It returns the slot or -1.
+// prefetchLocked starts loading the slots just after home slot b, where the
+// chain's entries usually are (see freeSlotLocked), so that their cache
+// misses overlap with the home slot's instead of following it. The loads are
+// atomic only so that the compiler keeps them (their values are unused); on
+// amd64 and arm64 an atomic load is a plain load.
+func (s *shard) prefetchLocked(b uint32) {
+	n := uint32(len(s.ents))
+	if b+2 < n {
+		atomic.LoadUint32(&s.ents[b+1].next)
+		atomic.LoadUint32(&s.ents[b+2].next)
+	}
+}
+
+// findLocked walks k's chain (home slot b) for a live, unexpired entry,
+// expiring the expired ones it meets on the way. It returns the slot or -1.
 func (t *Table) findLocked(s *shard, b uint32, k *ikey, now int64, template bool) int {
+	s.prefetchLocked(b)
 	prev := uint32(0)
-	for cur := s.buckets[b]; cur != 0; {
+	for cur := s.ents[b].head; cur != 0; {
 		slot := cur - 1
 		e := &s.ents[slot]
 		next := e.next
@@ -445,7 +466,7 @@ func (t *Table) Lookup(now int64, k Key) (Conn, bool) {
 	h := t.hash(&ik)
 	si, s := t.shardOf(h)
 	s.mu.Lock()
-	slot := t.findLocked(s, uint32(h)&uint32(len(s.buckets)-1), &ik, now, false)
+	slot := t.findLocked(s, s.home(h), &ik, now, false)
 	if slot < 0 {
 		s.mu.Unlock()
 		return Conn{}, false
@@ -467,10 +488,10 @@ func (t *Table) LookupOut(now int64, proto uint8, src netip.Addr, sport uint16, 
 	ik.proto, ik.cp, ik.vp = proto, dport, sport
 	h := t.hash(&ik)
 	si, s := t.shardOf(h)
-	b := uint32(h) & uint32(len(s.buckets)-1)
+	b := s.home(h)
 	s.mu.Lock()
 	prev := uint32(0)
-	for cur := s.buckets[b]; cur != 0; {
+	for cur := s.ents[b].head; cur != 0; {
 		slot := cur - 1
 		e := &s.ents[slot]
 		next := e.next
@@ -688,22 +709,22 @@ func (t *Table) unlinkRemoveLocked(s *shard, slot uint32, why int) {
 		return
 	}
 	k := s.entryKeyLocked(slot)
-	b := uint32(t.hash(&k)) & uint32(len(s.buckets)-1)
+	b := s.home(t.hash(&k))
 	prev := uint32(0)
-	for cur := s.buckets[b]; cur != 0 && cur != slot+1; cur = s.ents[cur-1].next {
+	for cur := s.ents[b].head; cur != 0 && cur != slot+1; cur = s.ents[cur-1].next {
 		prev = cur
 	}
 	t.removeLocked(s, slot, prev, b, why)
 }
 
-// removeLocked unlinks slot from bucket b (prev is its predecessor, slot+1
-// form, 0 when it is the head), uncounts it from its real server exactly
+// removeLocked unlinks slot from the chain of home slot b (prev is its
+// predecessor, slot+1 form, 0 when it is the head), uncounts it from its real server exactly
 // once, releases its template and frees the slot.
 func (t *Table) removeLocked(s *shard, slot, prev, b uint32, why int) {
 	e := &s.ents[slot]
 	if e.flags&fUnlinked == 0 {
 		if prev == 0 {
-			s.buckets[b] = e.next
+			s.ents[b].head = e.next
 		} else {
 			s.ents[prev-1].next = e.next
 		}
@@ -736,8 +757,8 @@ func (t *Table) removeLocked(s *shard, slot, prev, b uint32, why int) {
 		gen = 1
 	}
 	atomic.StoreUint32(&e.link, 0)
-	*e = entry{gen: gen, next: s.free}
-	s.free = slot + 1
+	// The slot's chain head (possibly just updated above) stays.
+	*e = entry{head: e.head, gen: gen}
 }
 
 // Eviction classes, best victim first.
@@ -790,10 +811,10 @@ const noVictimHold = int64(time.Second)
 const evictLookAhead = 32
 
 // allocLocked reserves room for one entry in the table-wide bound and
-// returns a free slot of shard s, reclaiming an expired entry or evicting one
-// of s when the table or the shard's slab is full; ok is false when nothing
-// in s may be evicted.
-func (t *Table) allocLocked(s *shard, now int64) (uint32, bool) {
+// returns a free slot of shard s, as close after home slot b as it finds
+// one, reclaiming an expired entry or evicting one of s when the table or
+// the shard's slab is full; ok is false when nothing in s may be evicted.
+func (t *Table) allocLocked(s *shard, b uint32, now int64) (uint32, bool) {
 	// Reserve a place in the bound. Another worker may take the place an
 	// eviction just made, so try a few times before refusing.
 	for attempt := 0; ; attempt++ {
@@ -808,7 +829,7 @@ func (t *Table) allocLocked(s *shard, now int64) (uint32, bool) {
 			return 0, false
 		}
 	}
-	if s.free == 0 && int(s.hi) == len(s.ents) {
+	if int(s.live) >= len(s.ents) {
 		// The slab is full although the table is not (uneven hashing): make
 		// room here. The victim's removal releases its own reservation.
 		if !t.evictLocked(s, now) {
@@ -816,13 +837,39 @@ func (t *Table) allocLocked(s *shard, now int64) (uint32, bool) {
 			return 0, false
 		}
 	}
-	if s.free != 0 {
-		slot := s.free - 1
-		s.free = s.ents[slot].next
-		return slot, true
+	slot := s.freeSlotLocked(b)
+	s.hi = max(s.hi, slot+1)
+	return slot, true
+}
+
+// allocWindow is how many slots from home an insert looks at for a free
+// one before taking the next free slot anywhere in the shard: 8 slots of
+// 52 B span seven cache lines, which the hardware prefetchers fetch with
+// the home line more often than not.
+const allocWindow = 8
+
+// freeSlotLocked returns a free slot of s, preferring home slot b and the
+// slots just after it. The slab must not be full.
+func (s *shard) freeSlotLocked(b uint32) uint32 {
+	n := uint32(len(s.ents))
+	for d := uint32(0); d < min(allocWindow, n); d++ {
+		i := b + d
+		if i >= n {
+			i -= n
+		}
+		if s.ents[i].flags&fUsed == 0 {
+			return i
+		}
 	}
-	s.hi++
-	return s.hi - 1, true
+	for {
+		i := s.allocCur
+		if s.allocCur++; s.allocCur >= n {
+			s.allocCur = 0
+		}
+		if s.ents[i].flags&fUsed == 0 {
+			return i
+		}
+	}
 }
 
 // maxEvictAttempts bounds how many entries one insert may evict when other
@@ -914,7 +961,7 @@ type newEntry struct {
 	timeout  uint32 // ticks
 }
 
-// replaceLocked takes live entry slot (in bucket b) out of the way of a new
+// replaceLocked takes live entry slot (in the chain of home slot b) out of the way of a new
 // entry with the same key: it is removed, unless it is a template that
 // still controls connections, which is invalidated instead (taken off the
 // hash, left to expire) because those connections hold its slot.
@@ -927,14 +974,14 @@ func (t *Table) replaceLocked(s *shard, slot, b uint32) {
 	t.unlinkRemoveLocked(s, slot, remExpired)
 }
 
-// insertLocked adds n to shard s (bucket b), replacing a live entry with the
+// insertLocked adds n to shard s (home slot b), replacing a live entry with the
 // same key. It returns the slot, or false if the shard is full and nothing
 // may be evicted (counted as refused).
 func (t *Table) insertLocked(s *shard, b uint32, n *newEntry, now int64) (uint32, bool) {
 	if old := t.findLocked(s, b, &n.k, now, n.template); old >= 0 {
 		t.replaceLocked(s, uint32(old), b)
 	}
-	slot, ok := t.allocLocked(s, now)
+	slot, ok := t.allocLocked(s, b, now)
 	if !ok {
 		s.refused++
 		return 0, false
@@ -959,13 +1006,14 @@ func (t *Table) insertLocked(s *shard, b uint32, n *newEntry, now int64) (uint32
 		flags |= fNoOutput
 	}
 	*e = entry{
+		head:    e.head,
 		expires: deadline(now, n.timeout),
 		caddr:   n.k.ca,
 		vaddr:   n.k.va,
 		daddr:   n.daddr,
 		dest:    uint32(n.dest),
 		link:    n.control,
-		next:    s.buckets[b],
+		next:    s.ents[b].head,
 		gen:     gen,
 		timeout: n.timeout,
 		cport:   n.k.cp,
@@ -976,7 +1024,7 @@ func (t *Table) insertLocked(s *shard, b uint32, n *newEntry, now int64) (uint32
 		state:   uint8(n.state),
 		method:  uint8(n.method),
 	}
-	s.buckets[b] = slot + 1
+	s.ents[b].head = slot + 1
 	s.live++
 	s.created++
 	if n.template {

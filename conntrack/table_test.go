@@ -527,8 +527,8 @@ func TestConcurrent(t *testing.T) {
 }
 
 func TestEntrySize(t *testing.T) {
-	if got := unsafe.Sizeof(entry{}); got != 48 {
-		t.Fatalf("unsafe.Sizeof(entry{}) = %d, want 48", got)
+	if got := unsafe.Sizeof(entry{}); got != 52 {
+		t.Fatalf("unsafe.Sizeof(entry{}) = %d, want 52", got)
 	}
 }
 
