@@ -1,5 +1,7 @@
 package conntrack
 
+import "sync/atomic"
+
 // batchChunk is how many keys LookupBatch resolves together; its working
 // arrays live on the stack.
 const batchChunk = 32
@@ -59,19 +61,22 @@ func (t *Table) lookupChunk(now int64, keys []Key, out []Conn, found []bool) {
 	for _, s := range locks[:nl] {
 		t.shards[s].mu.Lock()
 	}
-	// Independent loads first: every bucket head, then every first entry.
+	// Independent loads first: every home slot (and the slots after it),
+	// then every first entry of a chain, so that the cache misses of
+	// different keys overlap. The touching loads are atomic only so that the
+	// compiler keeps them.
 	for i := range keys {
 		if valid[i] {
-			head[i] = t.shards[si[i]].ents[bkt[i]].head
+			s := &t.shards[si[i]]
+			head[i] = s.ents[bkt[i]].head
+			s.prefetchLocked(bkt[i])
 		}
 	}
-	var sink uint32
 	for i := range keys {
 		if h := head[i]; h != 0 {
-			sink += t.shards[si[i]].ents[h-1].caddr
+			atomic.LoadUint32(&t.shards[si[i]].ents[h-1].caddr)
 		}
 	}
-	_ = sink
 	for i := range keys {
 		if !valid[i] {
 			continue

@@ -151,6 +151,14 @@ func BenchmarkTable(b *testing.B) {
 				tb.Update(now, c.Ref, DirInput, fACK)
 			}
 		})
+		b.Run("LookupUpdateCombined/"+sz.name, func(b *testing.B) {
+			defer cpuPerOp(b)()
+			for i := range uint64(b.N) {
+				if _, ok := tb.LookupUpdate(now, benchKey(spread(i, st.n)), DirInput, fACK); !ok {
+					b.Fatal("miss")
+				}
+			}
+		})
 		b.Run("LookupParallel/"+sz.name, func(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				i := uint64(0)

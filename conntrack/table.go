@@ -434,7 +434,6 @@ func (s *shard) prefetchLocked(b uint32) {
 // findLocked walks k's chain (home slot b) for a live, unexpired entry,
 // expiring the expired ones it meets on the way. It returns the slot or -1.
 func (t *Table) findLocked(s *shard, b uint32, k *ikey, now int64, template bool) int {
-	s.prefetchLocked(b)
 	prev := uint32(0)
 	for cur := s.ents[b].head; cur != 0; {
 		slot := cur - 1
@@ -466,7 +465,9 @@ func (t *Table) Lookup(now int64, k Key) (Conn, bool) {
 	h := t.hash(&ik)
 	si, s := t.shardOf(h)
 	s.mu.Lock()
-	slot := t.findLocked(s, s.home(h), &ik, now, false)
+	b := s.home(h)
+	s.prefetchLocked(b)
+	slot := t.findLocked(s, b, &ik, now, false)
 	if slot < 0 {
 		s.mu.Unlock()
 		return Conn{}, false
@@ -490,6 +491,7 @@ func (t *Table) LookupOut(now int64, proto uint8, src netip.Addr, sport uint16, 
 	si, s := t.shardOf(h)
 	b := s.home(h)
 	s.mu.Lock()
+	s.prefetchLocked(b)
 	prev := uint32(0)
 	for cur := s.ents[b].head; cur != 0; {
 		slot := cur - 1
@@ -628,11 +630,46 @@ func (t *Table) Update(now int64, r Ref, dir Dir, tcpFlags uint8) (State, bool) 
 		s.mu.Unlock()
 		return 0, false
 	}
+	next := t.updateLocked(s, e, now, dir, tcpFlags)
+	s.mu.Unlock()
+	return next, true
+}
+
+// LookupUpdate is Lookup followed, on a hit, by Update(now, c.Ref, dir,
+// tcpFlags), with one hash and one shard lock: the same expiry, state
+// transition, counter moves, template assurance and timer re-arming. The
+// Conn returned is the entry after the update (as Get would return it):
+// State, NoOutput, Expires and Timeout are the new ones. It suits a packet
+// path that needs no decision between the lookup and the state change;
+// one that may expire or reschedule the connection first (a real server
+// gone, port reuse) must use Lookup and Update.
+func (t *Table) LookupUpdate(now int64, k Key, dir Dir, tcpFlags uint8) (Conn, bool) {
+	var ik ikey
+	if !ik.setAddrs(k.CAddr, k.VAddr) {
+		return Conn{}, false
+	}
+	ik.proto, ik.cp, ik.vp = k.Proto, k.CPort, k.VPort
+	h := t.hash(&ik)
+	si, s := t.shardOf(h)
+	s.mu.Lock()
+	b := s.home(h)
+	s.prefetchLocked(b)
+	slot := t.findLocked(s, b, &ik, now, false)
+	if slot < 0 {
+		s.mu.Unlock()
+		return Conn{}, false
+	}
+	t.updateLocked(s, &s.ents[slot], now, dir, tcpFlags)
+	c := t.connLocked(si, s, uint32(slot), now)
+	s.mu.Unlock()
+	return c, true
+}
+
+// updateLocked is Update's state change on live, unexpired entry e.
+func (t *Table) updateLocked(s *shard, e *entry, now int64, dir Dir, tcpFlags uint8) State {
 	if e.flags&fTemplate != 0 {
 		// Templates see no packets of their own: nothing changes.
-		st := State(e.state)
-		s.mu.Unlock()
-		return st, true
+		return State(e.state)
 	}
 	cur := State(e.state)
 	next := cur
@@ -660,8 +697,7 @@ func (t *Table) Update(now int64, r Ref, dir Dir, tcpFlags uint8) (State, bool) 
 	if assure && e.link != 0 {
 		t.templateEntry(e.link - 1).assure()
 	}
-	s.mu.Unlock()
-	return next, true
+	return next
 }
 
 // templateEntry returns the entry at global index gi without locking its

@@ -461,6 +461,8 @@ func TestAllocs(t *testing.T) {
 		{"LookupOut", func() { tb.LookupOut(1, ProtoTCP, tg.Dest.Addr, 80, k.CAddr, k.CPort) }},
 		{"Update", func() { tb.Update(1, c.Ref, DirInput, fACK) }},
 		{"Update v6", func() { tb.Update(1, c6.Ref, DirOutput, fACK) }},
+		{"LookupUpdate", func() { tb.LookupUpdate(1, k, DirInput, fACK) }},
+		{"LookupUpdate v6", func() { tb.LookupUpdate(1, k6, DirOutput, fACK) }},
 		{"Schedule", func() { tb.Schedule(1, miss, svc, pick, dest) }},
 		{"Schedule persistent", func() { tb.Schedule(1, miss, psvc, pick, dest) }},
 		{"Counters", func() { tb.Counters(1) }},
