@@ -74,6 +74,10 @@ type Service struct {
 	Stats          *Stats
 	// Name is "TCP 10.0.0.100:80", "UDP [2001:db8::1]:53" or "FWM 5".
 	Name string
+
+	// method is the forwarding method of every real server when they all
+	// share one (0 when mixed); set by NewSnapshot.
+	method Method
 }
 
 // String returns the service's name.
@@ -176,9 +180,12 @@ type Snapshot struct {
 	marks  []MarkMatch
 	vips   map[netip.Addr]bool
 	dests  []*Dest // indexed by DestID
-	// port0 and ftp record whether any port-0 service exists (lookup
-	// fallback of reference §3.2).
+	// port0 records whether any port-0 service exists (lookup fallback of
+	// reference §3.2).
 	port0 bool
+	// trash records whether any real server is unavailable (removed but
+	// still referred to by connections).
+	trash bool
 }
 
 // NewSnapshot compiles services, firewall-mark rules and active VIPs into a
@@ -221,7 +228,16 @@ func NewSnapshot(opt Options, services []*Service, marks []MarkMatch, vips []net
 				s.vips[k.addr] = true
 			}
 		}
-		for _, d := range svc.Dests {
+		svc.method = 0
+		for i, d := range svc.Dests {
+			if i == 0 {
+				svc.method = d.Method
+			} else if d.Method != svc.method {
+				svc.method = 0
+			}
+			if !d.Available {
+				s.trash = true
+			}
 			if d.ID == 0 || d.Stats == nil {
 				return nil, fmt.Errorf("service %s: real server %s has no ID or stats", svc.Name, d.Addr)
 			}

@@ -194,6 +194,20 @@ func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now
 		return ActDrop, Reason(header.Fragment)
 	}
 	key := conntrack.Key{Proto: p.Proto, CAddr: p.Src, CPort: p.SrcPort, VAddr: p.Dst, VPort: p.DstPort}
+	if w.fastPath(s, svc) {
+		// Nothing can happen between the lookup and the state change: no
+		// real server is gone, the packet cannot reuse or reschedule a
+		// connection, and the checksum rule is known from the service.
+		if svc.method == MethodNAT && !p.VerifyL4(frame) {
+			return ActDrop, Reason(header.BadL4Checksum)
+		}
+		if c, ok := w.e.table.LookupUpdate(now, key, conntrack.DirInput, p.TCPFlags); ok {
+			return w.forwardIn(in, i, s, svc, &c, ConnExisting, 0, now)
+		}
+		if p.Proto == ProtoTCP {
+			return ActPass, 0 // no connection and not a SYN: the director's own stack
+		}
+	}
 	c, ok := w.e.table.Lookup(now, key)
 	kind := ConnExisting
 	choice := Choice(0)
@@ -240,22 +254,36 @@ func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now
 			w.e.clients.store(p.Src, p.SrcMAC)
 		}
 	}
-	d := s.Dest(c.Dest)
 	if c.Method == conntrack.MethodMasq && !p.VerifyL4(frame) {
 		// IPVS verifies the checksum before rewriting a NAT packet.
-		w.traceConn(&c, d, kind, choice)
+		w.traceConn(&c, s.Dest(c.Dest), kind, choice)
 		return ActDrop, Reason(header.BadL4Checksum)
 	}
-	if !p.DecrementTTL(frame) {
-		w.traceConn(&c, d, kind, choice)
+	if !c.Ref.IsZero() {
+		c.State, _ = w.e.table.Update(now, c.Ref, conntrack.DirInput, p.TCPFlags)
+	}
+	return w.forwardIn(in, i, s, svc, &c, kind, choice, now)
+}
+
+// fastPath reports whether a client packet to svc may be looked up and
+// advanced in one step (conntrack.LookupUpdate): no real server is in the
+// trash, the packet is no SYN (which could reuse a closed connection), and
+// the real servers share one forwarding method (so whether to verify the
+// checksum is known before the lookup).
+func (w *Worker) fastPath(s *Snapshot, svc *Service) bool {
+	p := &w.p
+	return !s.trash && svc.method != 0 && (p.Proto == ProtoUDP || p.Proto == ProtoTCP && p.TCPFlags&header.TCPSyn == 0)
+}
+
+// forwardIn sends a client packet of connection c (its state already
+// advanced) to the real server: TTL, stats, then the method's rewrite.
+func (w *Worker) forwardIn(in *link.Batch, i int, s *Snapshot, svc *Service, c *conntrack.Conn, kind ConnKind, choice Choice, now int64) (Action, Reason) {
+	p := &w.p
+	d := s.Dest(c.Dest)
+	w.traceConn(c, d, kind, choice)
+	if !p.DecrementTTL(in.Frame(i)) {
 		return w.timeExceeded(in, i, s, now)
 	}
-	state := c.State
-	if !c.Ref.IsZero() {
-		state, _ = w.e.table.Update(now, c.Ref, conntrack.DirInput, p.TCPFlags)
-	}
-	c.State = state
-	w.traceConn(&c, d, kind, choice)
 	n := p.IPLen
 	svc.Stats.In(w.id, n)
 	if d != nil {
@@ -263,11 +291,11 @@ func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now
 	}
 	switch c.Method {
 	case conntrack.MethodMasq:
-		return w.natIn(in, i, s, &c)
+		return w.natIn(in, i, s, c)
 	case conntrack.MethodRoute:
-		return w.dr(in, i, s, &c, now)
+		return w.dr(in, i, s, c, now)
 	case conntrack.MethodTunnel:
-		return w.tun(in, i, s, &c, now)
+		return w.tun(in, i, s, c, now)
 	}
 	return ActDrop, ReasonNoRoute
 }
