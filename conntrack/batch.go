@@ -83,7 +83,7 @@ func (t *Table) lookupChunk(now int64, keys []Key, out []Conn, found []bool) {
 		}
 		s := &t.shards[si[i]]
 		if slot := t.findLocked(s, bkt[i], &ik[i], now, false); slot >= 0 {
-			out[i] = t.connLocked(int(si[i]), s, uint32(slot), now)
+			t.fillConnLocked(&out[i], int(si[i]), s, uint32(slot), now)
 			found[i] = true
 		}
 	}

@@ -456,7 +456,7 @@ func (t *Table) findLocked(s *shard, b uint32, k *ikey, now int64, template bool
 // Lookup finds the connection of a packet from the client (the "in"
 // lookup). An entry whose timer has run out is expired on the spot and not
 // returned. It does not change the entry: call Update for the packet.
-func (t *Table) Lookup(now int64, k Key) (Conn, bool) {
+func (t *Table) Lookup(now int64, k Key) (c Conn, ok bool) {
 	var ik ikey
 	if !ik.setAddrs(k.CAddr, k.VAddr) {
 		return Conn{}, false
@@ -472,7 +472,7 @@ func (t *Table) Lookup(now int64, k Key) (Conn, bool) {
 		s.mu.Unlock()
 		return Conn{}, false
 	}
-	c := t.connLocked(si, s, uint32(slot), now)
+	t.fillConnLocked(&c, si, s, uint32(slot), now)
 	s.mu.Unlock()
 	return c, true
 }
@@ -481,7 +481,7 @@ func (t *Table) Lookup(now int64, k Key) (Conn, bool) {
 // lookup, reference ipvs.md §1.6): the packet's destination is the client;
 // its source is the real server for NAT connections, the virtual address
 // for the others.
-func (t *Table) LookupOut(now int64, proto uint8, src netip.Addr, sport uint16, dst netip.Addr, dport uint16) (Conn, bool) {
+func (t *Table) LookupOut(now int64, proto uint8, src netip.Addr, sport uint16, dst netip.Addr, dport uint16) (c Conn, ok bool) {
 	var ik ikey
 	if !ik.setAddrs(dst, src) {
 		return Conn{}, false
@@ -504,7 +504,7 @@ func (t *Table) LookupOut(now int64, proto uint8, src netip.Addr, sport uint16, 
 				cur = next
 				continue
 			}
-			c := t.connLocked(si, s, slot, now)
+			t.fillConnLocked(&c, si, s, slot, now)
 			s.mu.Unlock()
 			return c, true
 		}
@@ -537,6 +537,14 @@ func addr4(v uint32) netip.Addr {
 
 // connLocked copies live entry slot out.
 func (t *Table) connLocked(si int, s *shard, slot uint32, now int64) Conn {
+	var c Conn
+	t.fillConnLocked(&c, si, s, slot, now)
+	return c
+}
+
+// fillConnLocked is connLocked writing into *c: the lookup paths fill their
+// result in place rather than copy a Conn (about 150 bytes) once more.
+func (t *Table) fillConnLocked(c *Conn, si int, s *shard, slot uint32, now int64) {
 	e := &s.ents[slot]
 	var ca, va, da netip.Addr
 	if e.flags&fV6 != 0 {
@@ -545,29 +553,31 @@ func (t *Table) connLocked(si int, s *shard, slot uint32, now int64) Conn {
 	} else {
 		ca, va, da = addr4(e.caddr), addr4(e.vaddr), addr4(e.daddr)
 	}
-	c := Conn{
-		Ref:      Ref{idx: uint32(si)<<t.strideBits | slot, gen: e.gen},
-		Proto:    e.proto,
-		Client:   netip.AddrPortFrom(ca, e.cport),
-		Virtual:  netip.AddrPortFrom(va, e.vport),
-		Real:     netip.AddrPortFrom(da, e.dport),
-		Dest:     scheduler.DestID(e.dest),
-		Method:   Method(e.method),
-		State:    State(e.state),
-		Template: e.flags&fTemplate != 0,
-		NoOutput: e.flags&fNoOutput != 0,
-		Expires:  expiresNs(e, now),
-		Timeout:  ticksDur(e.timeout),
-	}
-	if c.Template && atomic.LoadUint32(&e.link)&ctlAssured != 0 {
-		c.State = StateAssured
-	}
-	if !c.Template && e.link != 0 {
+	tmpl := e.flags&fTemplate != 0
+	st := State(e.state)
+	var ctl Ref
+	if tmpl {
+		if atomic.LoadUint32(&e.link)&ctlAssured != 0 {
+			st = StateAssured
+		}
+	} else if e.link != 0 {
 		ti := e.link - 1
 		ts := &t.shards[ti>>t.strideBits]
-		c.Control = Ref{idx: ti, gen: atomic.LoadUint32(&ts.ents[ti&(1<<t.strideBits-1)].gen)}
+		ctl = Ref{idx: ti, gen: atomic.LoadUint32(&ts.ents[ti&(1<<t.strideBits-1)].gen)}
 	}
-	return c
+	c.Ref = Ref{idx: uint32(si)<<t.strideBits | slot, gen: e.gen}
+	c.Proto = e.proto
+	c.Client = netip.AddrPortFrom(ca, e.cport)
+	c.Virtual = netip.AddrPortFrom(va, e.vport)
+	c.Real = netip.AddrPortFrom(da, e.dport)
+	c.Dest = scheduler.DestID(e.dest)
+	c.Method = Method(e.method)
+	c.State = st
+	c.Template = tmpl
+	c.NoOutput = e.flags&fNoOutput != 0
+	c.Control = ctl
+	c.Expires = expiresNs(e, now)
+	c.Timeout = ticksDur(e.timeout)
 }
 
 // refLocked resolves r to its shard and slot; ok is false when r is stale.
@@ -643,7 +653,7 @@ func (t *Table) Update(now int64, r Ref, dir Dir, tcpFlags uint8) (State, bool) 
 // path that needs no decision between the lookup and the state change;
 // one that may expire or reschedule the connection first (a real server
 // gone, port reuse) must use Lookup and Update.
-func (t *Table) LookupUpdate(now int64, k Key, dir Dir, tcpFlags uint8) (Conn, bool) {
+func (t *Table) LookupUpdate(now int64, k Key, dir Dir, tcpFlags uint8) (c Conn, ok bool) {
 	var ik ikey
 	if !ik.setAddrs(k.CAddr, k.VAddr) {
 		return Conn{}, false
@@ -660,7 +670,7 @@ func (t *Table) LookupUpdate(now int64, k Key, dir Dir, tcpFlags uint8) (Conn, b
 		return Conn{}, false
 	}
 	t.updateLocked(s, &s.ents[slot], now, dir, tcpFlags)
-	c := t.connLocked(si, s, uint32(slot), now)
+	t.fillConnLocked(&c, si, s, uint32(slot), now)
 	s.mu.Unlock()
 	return c, true
 }
