@@ -89,10 +89,25 @@ type Worker struct {
 	rec         Record
 	inCopy      []byte
 	releasedAct Action // action of the first frame released by learn
+
+	// The prefetch phase of Process: every frame decoded up front, and the
+	// connections of established client packets looked up together so
+	// their cache misses overlap (conntrack.LookupBatch).
+	pre   bool            // the current batch went through prefetch
+	ps    []header.Parsed // decoded frames
+	pr    []header.Reason // their decode results
+	pslot []int           // index into keys/conns for frame i, or -1
+	keys  []conntrack.Key
+	conns []conntrack.Conn
+	found []bool
+	cur   int // the frame being handled
 }
 
 func newWorker(e *Engine, id int) *Worker {
 	w := &Worker{e: e, id: id, tx: link.NewBatch(e.cfg.BatchSize + maxPendingFrames + 1)}
+	n := e.cfg.BatchSize
+	w.ps, w.pr, w.pslot = make([]header.Parsed, n), make([]header.Reason, n), make([]int, n)
+	w.keys, w.conns, w.found = make([]conntrack.Key, n), make([]conntrack.Conn, n), make([]bool, n)
 	w.pickFn = w.pick
 	w.destFn = w.dest
 	return w
@@ -111,8 +126,41 @@ func (w *Worker) Process(in *link.Batch, tr Tracer) {
 	w.tx.N = 0
 	w.tracer = tr
 	s := w.e.snap.Load()
+	w.pre = s != nil && in.N > 1 && in.N <= len(w.ps)
+	if w.pre {
+		w.prefetch(in, s)
+	}
 	for i := 0; i < in.N; i++ {
+		w.cur = i
 		w.frame(in, i, s)
+	}
+}
+
+// prefetch decodes every frame of the batch and looks up, in one
+// conntrack.LookupBatch, the connections of the client packets that will
+// take the fast path. A frame handled later in the batch may find that an
+// earlier one changed its connection: the fast path then only uses the
+// result through its Ref (an Update on a stale Ref fails) and falls back
+// to a fresh lookup on a miss.
+func (w *Worker) prefetch(in *link.Batch, s *Snapshot) {
+	k := 0
+	for i := 0; i < in.N; i++ {
+		p := &w.ps[i]
+		w.pslot[i] = -1
+		w.pr[i] = p.Decode(in.Frame(i), w.e.cfg.LinkType)
+		if w.pr[i] != header.OK || p.Flags&(header.FlagPorts|header.FlagICMPError|header.FlagFragment) != header.FlagPorts {
+			continue
+		}
+		svc := s.lookup(p.Proto, p.Dst, p.DstPort, p.IPVersion)
+		if svc == nil || !fastPath(s, svc, p) {
+			continue
+		}
+		w.keys[k] = conntrack.Key{Proto: p.Proto, CAddr: p.Src, CPort: p.SrcPort, VAddr: p.Dst, VPort: p.DstPort}
+		w.pslot[i] = k
+		k++
+	}
+	if k > 0 {
+		w.e.table.LookupBatch(in.Meta[0].Time, w.keys[:k], w.conns[:k], w.found[:k])
 	}
 }
 
@@ -141,7 +189,12 @@ func (w *Worker) Drop(r Reason) { w.drops[r].Add(1) }
 func (w *Worker) handle(in *link.Batch, i int, s *Snapshot, now int64) (Action, Reason) {
 	frame := in.Frame(i)
 	p := &w.p
-	r := p.Decode(frame, w.e.cfg.LinkType)
+	var r header.Reason
+	if w.pre {
+		*p, r = w.ps[i], w.pr[i]
+	} else {
+		r = p.Decode(frame, w.e.cfg.LinkType)
+	}
 	if r != header.OK {
 		if r.Pass() {
 			return ActPass, 0
@@ -194,12 +247,19 @@ func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now
 		return ActDrop, Reason(header.Fragment)
 	}
 	key := conntrack.Key{Proto: p.Proto, CAddr: p.Src, CPort: p.SrcPort, VAddr: p.Dst, VPort: p.DstPort}
-	if w.fastPath(s, svc) {
+	if fastPath(s, svc, p) {
 		// Nothing can happen between the lookup and the state change: no
 		// real server is gone, the packet cannot reuse or reschedule a
 		// connection, and the checksum rule is known from the service.
 		if svc.method == MethodNAT && !p.VerifyL4(frame) {
 			return ActDrop, Reason(header.BadL4Checksum)
+		}
+		if w.pre && w.pslot[i] >= 0 && w.found[w.pslot[i]] {
+			c := &w.conns[w.pslot[i]]
+			if st, ok := w.e.table.Update(now, c.Ref, conntrack.DirInput, p.TCPFlags); ok {
+				c.State = st
+				return w.forwardIn(in, i, s, svc, c, ConnExisting, 0, now)
+			}
 		}
 		if c, ok := w.e.table.LookupUpdate(now, key, conntrack.DirInput, p.TCPFlags); ok {
 			return w.forwardIn(in, i, s, svc, &c, ConnExisting, 0, now)
@@ -270,8 +330,7 @@ func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now
 // trash, the packet is no SYN (which could reuse a closed connection), and
 // the real servers share one forwarding method (so whether to verify the
 // checksum is known before the lookup).
-func (w *Worker) fastPath(s *Snapshot, svc *Service) bool {
-	p := &w.p
+func fastPath(s *Snapshot, svc *Service, p *header.Parsed) bool {
 	return !s.trash && svc.method != 0 && (p.Proto == ProtoUDP || p.Proto == ProtoTCP && p.TCPFlags&header.TCPSyn == 0)
 }
 
