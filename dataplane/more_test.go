@@ -209,3 +209,46 @@ func TestIPv6DRAndTUN(t *testing.T) {
 		t.Errorf("IPv6 TUN outer %v > %v (next %v), inner to %v", outer.SrcIP, outer.DstIP, outer.NextHeader, inner.DstIP)
 	}
 }
+
+// TestBatchPrefetch: frames of one flow in one batch, so the prefetch
+// phase looks up connections before earlier frames of the batch create or
+// change them: SYN (new), ACK (prefetch missed: fresh lookup), data, and a
+// second batch where an RST precedes an ACK of the prefetched connection.
+func TestBatchPrefetch(t *testing.T) {
+	r := newRig(t, rigOpt{})
+	mk := func(flags string) []byte {
+		return pkt{srcMAC: cliMAC, dstMAC: dirMAC, src: cli, dst: vip, sport: 40000, dport: 80, proto: ProtoTCP, flags: flags}.bytes(t)
+	}
+	run := func(frames ...[]byte) {
+		in := link.NewBatch(len(frames))
+		for i, f := range frames {
+			in.Len[i] = copy(in.Bufs[i][link.Headroom:], f)
+			in.Meta[i].Time = r.now
+		}
+		in.N = len(frames)
+		w := r.e.Worker(0)
+		w.Process(in, nil) // no tracer: the prefetch phase runs
+		if w.TX().N != len(frames) {
+			t.Fatalf("%d frames in, %d out", len(frames), w.TX().N)
+		}
+		for j := 0; j < w.TX().N; j++ {
+			verify(t, w.TX().Frame(j))
+		}
+	}
+	run(mk("S"), mk("A"), mk("PA"))
+	c, ok := r.table.Lookup(r.now, conntrack.Key{Proto: ProtoTCP, CAddr: cli, CPort: 40000, VAddr: vip, VPort: 80})
+	if !ok || c.State != conntrack.StateEstablished {
+		t.Fatalf("after SYN, ACK, data in one batch: state %v (found %v), want ESTABLISHED", c.State, ok)
+	}
+	if got := r.table.Counters(c.Dest).Active.Load(); got != 1 {
+		t.Fatalf("active connections %d, want 1", got)
+	}
+	run(mk("RA"), mk("A"))
+	c, _ = r.table.Lookup(r.now, conntrack.Key{Proto: ProtoTCP, CAddr: cli, CPort: 40000, VAddr: vip, VPort: 80})
+	if c.State != conntrack.StateClose {
+		t.Fatalf("after RST then ACK in one batch: state %v, want CLOSE", c.State)
+	}
+	if got := r.table.Counters(c.Dest).Active.Load(); got != 0 {
+		t.Fatalf("active connections %d after RST, want 0", got)
+	}
+}
