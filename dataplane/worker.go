@@ -137,8 +137,8 @@ func (w *Worker) Process(in *link.Batch, tr Tracer) {
 }
 
 // prefetch decodes every frame of the batch and looks up, in one
-// conntrack.LookupBatch, the connections of the client packets that will
-// take the fast path. A frame handled later in the batch may find that an
+// conntrack.LookupBatch, the connections of the client packets to virtual
+// services; those that take the fast path use the result. A frame handled later in the batch may find that an
 // earlier one changed its connection: the fast path then only uses the
 // result through its Ref (an Update on a stale Ref fails) and falls back
 // to a fresh lookup on a miss.
@@ -152,9 +152,12 @@ func (w *Worker) prefetch(in *link.Batch, s *Snapshot) {
 			continue
 		}
 		svc := s.lookup(p.Proto, p.Dst, p.DstPort, p.IPVersion)
-		if svc == nil || !fastPath(s, svc, p) {
+		if svc == nil {
 			continue
 		}
+		// Frames off the fast path (a SYN, say) are looked up too: their
+		// result is not used, but their later Lookup and the insert at the
+		// same home slot then hit the cache.
 		w.keys[k] = conntrack.Key{Proto: p.Proto, CAddr: p.Src, CPort: p.SrcPort, VAddr: p.Dst, VPort: p.DstPort}
 		w.pslot[i] = k
 		k++
