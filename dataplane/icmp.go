@@ -11,7 +11,7 @@ import (
 // from a VIP (translated and passed to the real server), or from a real
 // server about a NAT connection (translated back to the client).
 func (w *Worker) icmpError(in *link.Batch, i int, s *Snapshot, now int64) (Action, Reason) {
-	p := &w.p
+	p := w.p
 	inn := &p.Inner
 	if (inn.Proto == header.ProtoIPIP || inn.Proto == header.ProtoIPv6) && !inn.Fragment && (p.Dst == s.Addr4 || p.Dst == s.Addr6 || s.IsVIP(p.Dst)) {
 		return w.tunnelError(in, i, s, now)
@@ -105,7 +105,7 @@ func (w *Worker) icmpError(in *link.Batch, i int, s *Snapshot, now int64) (Actio
 // pmtu_disc=1; uvs does not fragment, so an oversize IPv4 packet without DF
 // is dropped too (counted as too_big).
 func (w *Worker) tun(in *link.Batch, i int, s *Snapshot, c *conntrack.Conn, now int64) (Action, Reason) {
-	p := &w.p
+	p := w.p
 	real := c.Real.Addr()
 	outer := header.IPv4MinLen
 	if real.Is6() {
@@ -148,7 +148,7 @@ func (w *Worker) tun(in *link.Batch, i int, s *Snapshot, c *conntrack.Conn, now 
 // for IPv4, only when the client's packet had DF set and the result is
 // above 88, as IPVS does).
 func (w *Worker) tunnelError(in *link.Batch, i int, s *Snapshot, now int64) (Action, Reason) {
-	p := &w.p
+	p := w.p
 	frame := in.Frame(i)
 	inn := &p.Inner
 	cl, r := header.DecodeQuoted(frame, inn.L3Off+inn.HdrLen, p.L4Off+p.L4Len)

@@ -27,7 +27,7 @@ func (w *Worker) arp(s *Snapshot, now int64) (Action, Reason) {
 // nd answers neighbour solicitations for active VIPs and learns from
 // advertisements (and solicitations carrying a source link-layer address).
 func (w *Worker) nd(s *Snapshot, now int64) (Action, Reason) {
-	p := &w.p
+	p := w.p
 	if p.ND.HasLinkAddr {
 		switch p.ICMPType {
 		case header.ICMPv6NeighborAdvert:

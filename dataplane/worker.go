@@ -75,7 +75,8 @@ type Tracer interface {
 type Worker struct {
 	e     *Engine
 	id    int
-	p     header.Parsed
+	p     *header.Parsed // the frame being handled: &own, or &ps[i] after prefetch
+	own   header.Parsed
 	tx    *link.Batch
 	drops [NumReasons]atomic.Uint64 // written only by this worker (bump)
 	icmp  tokenBucket
@@ -108,6 +109,7 @@ func newWorker(e *Engine, id int) *Worker {
 	n := e.cfg.BatchSize
 	w.ps, w.pr, w.pslot = make([]header.Parsed, n), make([]header.Reason, n), make([]int, n)
 	w.keys, w.conns, w.found = make([]conntrack.Key, n), make([]conntrack.Conn, n), make([]bool, n)
+	w.p = &w.own
 	w.pickFn = w.pick
 	w.destFn = w.dest
 	return w
@@ -191,13 +193,14 @@ func (w *Worker) Drop(r Reason) { w.drops[r].Add(1) }
 // handle decides what to do with one frame.
 func (w *Worker) handle(in *link.Batch, i int, s *Snapshot, now int64) (Action, Reason) {
 	frame := in.Frame(i)
-	p := &w.p
 	var r header.Reason
 	if w.pre {
-		*p, r = w.ps[i], w.pr[i]
+		w.p, r = &w.ps[i], w.pr[i]
 	} else {
-		r = p.Decode(frame, w.e.cfg.LinkType)
+		w.p = &w.own
+		r = w.p.Decode(frame, w.e.cfg.LinkType)
 	}
+	p := w.p
 	if r != header.OK {
 		if r.Pass() {
 			return ActPass, 0
@@ -238,7 +241,7 @@ func (w *Worker) handle(in *link.Batch, i int, s *Snapshot, now int64) (Action, 
 // toService handles a client packet to a virtual service (reference
 // ipvs.md §3.3–§3.6).
 func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now int64) (Action, Reason) {
-	p := &w.p
+	p := w.p
 	frame := in.Frame(i)
 	if w.tracer != nil {
 		w.rec.Service = svc
@@ -340,7 +343,7 @@ func fastPath(s *Snapshot, svc *Service, p *header.Parsed) bool {
 // forwardIn sends a client packet of connection c (its state already
 // advanced) to the real server: TTL, stats, then the method's rewrite.
 func (w *Worker) forwardIn(in *link.Batch, i int, s *Snapshot, svc *Service, c *conntrack.Conn, kind ConnKind, choice Choice, now int64) (Action, Reason) {
-	p := &w.p
+	p := w.p
 	d := s.Dest(c.Dest)
 	w.traceConn(c, d, kind, choice)
 	if !p.DecrementTTL(in.Frame(i)) {
@@ -371,7 +374,7 @@ func (w *Worker) traceConn(c *conntrack.Conn, d *Dest, kind ConnKind, choice Cho
 
 // schedule creates a connection (with persistence) for a packet.
 func (w *Worker) schedule(s *Snapshot, svc *Service, key conntrack.Key, now int64, choice Choice) (conntrack.Conn, conntrack.Status, Choice) {
-	p := &w.p
+	p := w.p
 	w.ctx = schedCtx{svc: svc, snap: s, in: scheduler.Input{Src: p.Src, Dst: p.Dst, SrcPort: p.SrcPort, Now: now}}
 	cs := conntrack.Service{
 		Proto: svc.Proto, Port: svc.Port, Fwmark: svc.FWMark, OnePacket: svc.OPS,
@@ -431,7 +434,7 @@ func (w *Worker) target(id scheduler.DestID) (conntrack.Target, bool) {
 // reply handles a packet that is not to a virtual service: a real
 // server's reply on a NAT connection, or not ours.
 func (w *Worker) reply(in *link.Batch, i int, s *Snapshot, now int64) (Action, Reason) {
-	p := &w.p
+	p := w.p
 	c, ok := w.e.table.LookupOut(now, p.Proto, p.Src, p.SrcPort, p.Dst, p.DstPort)
 	if !ok || c.Method != conntrack.MethodMasq {
 		return ActPass, 0
@@ -478,7 +481,7 @@ func (w *Worker) reply(in *link.Batch, i int, s *Snapshot, now int64) (Action, R
 
 // natIn rewrites a client packet to its real server.
 func (w *Worker) natIn(in *link.Batch, i int, s *Snapshot, c *conntrack.Conn) (Action, Reason) {
-	p := &w.p
+	p := w.p
 	if c.Real.Addr().Is4() != p.Dst.Is4() {
 		return ActDrop, ReasonNoRoute
 	}
@@ -658,7 +661,7 @@ func (w *Worker) sendICMP(in *link.Batch, i int, s *Snapshot, kind icmpKind, mtu
 	if !w.icmp.allow(now, s.ICMPRate) {
 		return false
 	}
-	p := &w.p
+	p := w.p
 	src := w.srcFor(s, p.Src, p.Dst)
 	if !src.IsValid() {
 		return false
