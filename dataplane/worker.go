@@ -675,10 +675,14 @@ func (w *Worker) sendICMP(in *link.Batch, i int, s *Snapshot, kind icmpKind, mtu
 		return false
 	}
 	w.commit(j, n)
-	// The error goes back where the packet came from: its source MAC.
+	// The error goes back where the packet came from: the sender's static
+	// neighbour entry when there is one, else the frame's source MAC.
 	if w.e.cfg.LinkType == link.Ethernet {
-		out := w.tx.Frame(j)
-		copy(out[0:6], p.SrcMAC[:])
+		mac := MAC(p.SrcMAC)
+		if m, ok := w.e.neigh.lookup(p.Src); ok {
+			mac = m
+		}
+		copy(w.tx.Frame(j)[0:6], mac[:])
 	}
 	return true
 }
