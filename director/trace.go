@@ -18,7 +18,7 @@ import (
 // traceRecord is one line of the JSON Lines trace (DESIGN.md, "uvs
 // replay"). Field order is fixed by the struct, so output is stable.
 type traceRecord struct {
-	TS      float64 `json:"ts"`
+	TS      json.Number `json:"ts"`
 	In      string  `json:"in"`
 	Service *string `json:"service"`
 	Conn    string  `json:"conn"`
@@ -31,10 +31,18 @@ type traceRecord struct {
 
 func strp(s string) *string { return &s }
 
+// seconds formats a nanosecond Unix time as decimal seconds: microsecond
+// digits always (pcap's usual resolution), nanosecond digits when present.
+// Exact, unlike a float64 of the same value.
+func seconds(ns int64) string {
+	s := strconv.FormatInt(ns/1e9, 10) + "." + fmt.Sprintf("%09d", ns%1e9)
+	return strings.TrimSuffix(s, "000")
+}
+
 // buildRecord turns a dataplane record into its trace form.
 func buildRecord(r *dataplane.Record, tx *link.Batch) traceRecord {
 	t := traceRecord{
-		TS:     float64(r.Time) / 1e9,
+		TS:     json.Number(seconds(r.Time)),
 		In:     Summarize(r.In, r.LinkType),
 		Conn:   r.Conn.String(),
 		Action: r.Action.String(),
@@ -70,13 +78,9 @@ func (j *jsonTracer) Trace(r *dataplane.Record, tx *link.Batch) {
 	if j.err != nil {
 		return
 	}
-	b, err := json.Marshal(buildRecord(r, tx))
-	if err != nil {
-		j.err = err
-		return
-	}
-	j.w.Write(b)
-	j.err = j.w.WriteByte('\n')
+	enc := json.NewEncoder(j.w)
+	enc.SetEscapeHTML(false) // keep "a > b" readable in the summaries
+	j.err = enc.Encode(buildRecord(r, tx))
 }
 
 func (j *jsonTracer) flush() error {
@@ -275,7 +279,7 @@ func (t *textTracer) Trace(r *dataplane.Record, tx *link.Batch) {
 	}
 	t.n++
 	w := t.w
-	fmt.Fprintf(w, "#%d %.6f in   %s\n", t.n, float64(r.Time)/1e9, Summarize(r.In, r.LinkType))
+	fmt.Fprintf(w, "#%d %s in   %s\n", t.n, seconds(r.Time), Summarize(r.In, r.LinkType))
 	if r.Service != nil {
 		fmt.Fprintf(w, "     service %s (scheduler %s)", r.Service.Name, r.Service.SchedName)
 		switch r.Conn {
