@@ -1,7 +1,9 @@
 package director
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"net/netip"
 
 	"github.com/uvslb/uvs/conf"
@@ -372,11 +374,15 @@ func (c *Compiler) service(k svcIdent, vs *conf.VirtualServer, want []desired) (
 	}
 	// Removed real servers stay reachable by ID (unavailable) so their
 	// connections are handled by the expire_nodest_conn rule.
+	// They follow the wanted ones in ID order, so snapshots are
+	// deterministic.
+	n := len(svc.Dests)
 	for id, d := range st.dests {
 		if !wanted[id] {
 			svc.Dests = append(svc.Dests, d)
 		}
 	}
+	slices.SortFunc(svc.Dests[n:], func(a, b *dataplane.Dest) int { return cmp.Compare(a.ID, b.ID) })
 	return svc, nil
 }
 
