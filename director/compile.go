@@ -3,8 +3,8 @@ package director
 import (
 	"cmp"
 	"fmt"
-	"slices"
 	"net/netip"
+	"slices"
 
 	"github.com/uvslb/uvs/conf"
 	"github.com/uvslb/uvs/dataplane"

@@ -19,14 +19,14 @@ import (
 // replay"). Field order is fixed by the struct, so output is stable.
 type traceRecord struct {
 	TS      json.Number `json:"ts"`
-	In      string  `json:"in"`
-	Service *string `json:"service"`
-	Conn    string  `json:"conn"`
-	State   *string `json:"state"`
-	Dest    *string `json:"dest"`
-	Action  string  `json:"action"`
-	Reason  string  `json:"reason,omitempty"`
-	Out     *string `json:"out"`
+	In      string      `json:"in"`
+	Service *string     `json:"service"`
+	Conn    string      `json:"conn"`
+	State   *string     `json:"state"`
+	Dest    *string     `json:"dest"`
+	Action  string      `json:"action"`
+	Reason  string      `json:"reason,omitempty"`
+	Out     *string     `json:"out"`
 }
 
 func strp(s string) *string { return &s }
