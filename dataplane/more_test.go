@@ -9,6 +9,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/uvslb/uvs/conntrack"
+	"github.com/uvslb/uvs/internal/header"
 	"github.com/uvslb/uvs/internal/link"
 	"github.com/uvslb/uvs/scheduler"
 )
@@ -251,4 +252,40 @@ func TestBatchPrefetch(t *testing.T) {
 	if got := r.table.Counters(c.Dest).Active.Load(); got != 0 {
 		t.Fatalf("active connections %d after RST, want 0", got)
 	}
+}
+
+// TestBatchFirstFragment: a first fragment to a service is dropped as a
+// fragment, alone (no prefetch) and in a batch (prefetch).
+func TestBatchFirstFragment(t *testing.T) {
+	r := newRig(t, rigOpt{})
+	frag := syn(cli, 40000).bytes(t)
+	frag[14+6] |= 0x20 // IPv4 MF: a first fragment carrying its TCP header
+	frag[14+10], frag[14+11] = 0, 0
+	c := csumIPv4(frag[14 : 14+20])
+	frag[14+10], frag[14+11] = byte(c>>8), byte(c)
+	want := uint64(0)
+	for _, n := range []int{1, 2} {
+		in := link.NewBatch(2)
+		for i := 0; i < n; i++ {
+			in.Len[i] = copy(in.Bufs[i][link.Headroom:], frag)
+			in.Meta[i].Time = r.now
+		}
+		in.N = n
+		r.e.Worker(0).Process(in, nil)
+		want += uint64(n)
+		if got := r.e.Drops()[Reason(header.Fragment)]; got != want {
+			t.Fatalf("after a batch of %d first fragments: %d fragment drops, want %d", n, got, want)
+		}
+	}
+}
+
+func csumIPv4(h []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(h); i += 2 {
+		s += uint32(h[i])<<8 | uint32(h[i+1])
+	}
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	return ^uint16(s)
 }

@@ -98,6 +98,7 @@ type Worker struct {
 	ps    []header.Parsed // decoded frames
 	pr    []header.Reason // their decode results
 	pslot []int           // index into keys/conns for frame i, or -1
+	psvc  []*Service      // frame i's virtual service, if any
 	keys  []conntrack.Key
 	conns []conntrack.Conn
 	found []bool
@@ -107,7 +108,7 @@ type Worker struct {
 func newWorker(e *Engine, id int) *Worker {
 	w := &Worker{e: e, id: id, tx: link.NewBatch(e.cfg.BatchSize + maxPendingFrames + 1)}
 	n := e.cfg.BatchSize
-	w.ps, w.pr, w.pslot = make([]header.Parsed, n), make([]header.Reason, n), make([]int, n)
+	w.ps, w.pr, w.pslot, w.psvc = make([]header.Parsed, n), make([]header.Reason, n), make([]int, n), make([]*Service, n)
 	w.keys, w.conns, w.found = make([]conntrack.Key, n), make([]conntrack.Conn, n), make([]bool, n)
 	w.p = &w.own
 	w.pickFn = w.pick
@@ -149,12 +150,14 @@ func (w *Worker) prefetch(in *link.Batch, s *Snapshot) {
 	for i := 0; i < in.N; i++ {
 		p := &w.ps[i]
 		w.pslot[i] = -1
+		w.psvc[i] = nil
 		w.pr[i] = p.Decode(in.Frame(i), w.e.cfg.LinkType)
-		if w.pr[i] != header.OK || p.Flags&(header.FlagPorts|header.FlagICMPError|header.FlagFragment) != header.FlagPorts {
+		if w.pr[i] != header.OK || p.Flags&(header.FlagPorts|header.FlagICMPError) != header.FlagPorts {
 			continue
 		}
 		svc := s.lookup(p.Proto, p.Dst, p.DstPort, p.IPVersion)
-		if svc == nil {
+		w.psvc[i] = svc // handle uses it for every frame with ports
+		if svc == nil || p.Flags&header.FlagFragment != 0 {
 			continue
 		}
 		// Frames off the fast path (a SYN, say) are looked up too: their
@@ -232,7 +235,13 @@ func (w *Worker) handle(in *link.Batch, i int, s *Snapshot, now int64) (Action, 
 	if p.Flags&header.FlagPorts == 0 {
 		return ActPass, 0 // ICMP echo to a VIP and the like: the kernel's business
 	}
-	if svc := s.lookup(p.Proto, p.Dst, p.DstPort, p.IPVersion); svc != nil {
+	var svc *Service
+	if w.pre {
+		svc = w.psvc[i] // the prefetch phase looked it up (same snapshot)
+	} else {
+		svc = s.lookup(p.Proto, p.Dst, p.DstPort, p.IPVersion)
+	}
+	if svc != nil {
 		return w.toService(in, i, s, svc, now)
 	}
 	return w.reply(in, i, s, now)
