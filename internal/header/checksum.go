@@ -33,21 +33,33 @@ func sum64(b []byte, acc uint64) uint64 {
 		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[24:]), c)
 		b = b[32:]
 	}
-	for len(b) >= 8 {
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b), c)
+	// Fewer than 32 bytes are left (all of a bare TCP header or a short
+	// segment): add them as 32-bit words into t, which cannot overflow,
+	// so no carry has to be kept from one load to the next. A 32-bit word
+	// hi·2^16+lo ≡ hi+lo (mod 0xFFFF), as a 64-bit word is above.
+	var t uint64
+	if len(b) >= 16 {
+		u, v := binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])
+		t = u>>32 + u&0xFFFFFFFF + v>>32 + v&0xFFFFFFFF
+		b = b[16:]
+	}
+	if len(b) >= 8 {
+		u := binary.BigEndian.Uint64(b)
+		t += u>>32 + u&0xFFFFFFFF
 		b = b[8:]
 	}
 	if len(b) >= 4 {
-		acc, c = bits.Add64(acc, uint64(binary.BigEndian.Uint32(b)), c)
+		t += uint64(binary.BigEndian.Uint32(b))
 		b = b[4:]
 	}
 	if len(b) >= 2 {
-		acc, c = bits.Add64(acc, uint64(binary.BigEndian.Uint16(b)), c)
+		t += uint64(binary.BigEndian.Uint16(b))
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		acc, c = bits.Add64(acc, uint64(b[0])<<8, c)
+		t += uint64(b[0]) << 8
 	}
+	acc, c = bits.Add64(acc, t, c)
 	// End-around carry: 2^64 ≡ 1 (mod 0xFFFF).
 	acc, c = bits.Add64(acc, c, 0)
 	return acc + c
@@ -56,13 +68,16 @@ func sum64(b []byte, acc uint64) uint64 {
 // fold reduces a 64-bit one's-complement accumulator to 16 bits. A non-zero
 // accumulator never folds to zero (end-around addition of non-zero values
 // is non-zero), matching RFC 1071's behaviour.
+//
+// Adding a word rotated by half its width puts the end-around sum of its
+// halves in the upper half (the carry out of the lower half is the end-
+// around carry), as Linux's csum_fold does: two rotate-adds instead of
+// five shift-mask-adds.
 func fold(acc uint64) uint16 {
-	s := (acc >> 32) + (acc & 0xFFFFFFFF)
-	s = (s >> 32) + (s & 0xFFFFFFFF)
-	s = (s >> 16) + (s & 0xFFFF)
-	s = (s >> 16) + (s & 0xFFFF)
-	s = (s >> 16) + (s & 0xFFFF)
-	return uint16(s)
+	acc += bits.RotateLeft64(acc, 32)
+	s := uint32(acc >> 32)
+	s += bits.RotateLeft32(s, 16)
+	return uint16(s >> 16)
 }
 
 // add16 is one's-complement 16-bit addition with end-around carry.

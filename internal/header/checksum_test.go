@@ -149,3 +149,46 @@ func TestUpdateAddr(t *testing.T) {
 		}
 	}
 }
+
+// refFold is what folding must give: 0 for 0, otherwise the value in
+// 1..0xFFFF congruent to acc modulo 0xFFFF.
+func refFold(acc uint64) uint16 {
+	if acc == 0 {
+		return 0
+	}
+	if r := acc % 0xFFFF; r != 0 {
+		return uint16(r)
+	}
+	return 0xFFFF
+}
+
+func TestFold(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	vals := []uint64{0, 1, 0xFFFF, 0x10000, 0x1FFFE, 0xFFFF0000, 0xFFFFFFFF, 0x100000000,
+		0x8000000080000000, 0xFFFF0000FFFF0000, 0xFFFFFFFF00000000, 1<<64 - 1, 1<<64 - 2}
+	for range 100000 {
+		vals = append(vals, rng.Uint64(), rng.Uint64()>>rng.UintN(64))
+	}
+	for _, v := range vals {
+		if got, want := fold(v), refFold(v); got != want {
+			t.Fatalf("fold(%#x) = %#x, want %#x", v, got, want)
+		}
+	}
+}
+
+// TestSum64Initial checks sum64 with large unfolded initial values (as
+// pseudoSum passes) against the reference.
+func TestSum64Initial(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for n := 0; n < 100; n++ {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		for _, init := range []uint64{0, 1, 0xFFFF, 1<<64 - 1, 1<<64 - 2, rng.Uint64(), rng.Uint64() >> 30} {
+			if got, want := fold(sum64(b, init)), refSum(b, refFold(init)); got != want {
+				t.Fatalf("fold(sum64(b[%d], %#x)) = %#x, want %#x", n, init, got, want)
+			}
+		}
+	}
+}
