@@ -1,10 +1,30 @@
 package conntrack
 
-import "sync/atomic"
+import (
+	"math/bits"
+	"net/netip"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/uvslb/uvs/scheduler"
+)
 
 // batchChunk is how many keys LookupBatch resolves together; its working
 // arrays live on the stack.
 const batchChunk = 32
+
+// Hit is what a packet from the client needs of its connection to be
+// forwarded: the part of Conn that LookupBatchHits fills. A connection
+// found by a client-side lookup has Client and Virtual equal to the key's
+// addresses and ports (without zone), Proto equal to the key's, and is
+// never a template.
+type Hit struct {
+	Ref    Ref
+	Real   netip.AddrPort // daddr:dport
+	Dest   scheduler.DestID
+	Method Method
+	State  State
+}
 
 // LookupBatch is Lookup for a batch of packets: it sets out[i] and found[i]
 // for keys[i] (out and found must be at least len(keys) long). It locks the
@@ -13,81 +33,181 @@ const batchChunk = 32
 // chains, so that the cache misses of different keys overlap instead of
 // being paid one after another. Results are those of Lookup at now.
 //
-// Lock order: LookupBatch is the only method that holds several shard locks;
-// it takes them in ascending index order, and no method waits for a shard
-// lock while holding another, so there is no cycle.
+// Lock order: LookupBatch and LookupBatchHits are the only methods that
+// hold several shard locks; they take them in ascending index order, and no
+// method waits for a shard lock while holding another, so there is no
+// cycle.
 func (t *Table) LookupBatch(now int64, keys []Key, out []Conn, found []bool) {
 	_ = out[:len(keys)]
 	_ = found[:len(keys)]
+	var c batchChunkState
 	for off := 0; off < len(keys); off += batchChunk {
 		end := min(off+batchChunk, len(keys))
-		t.lookupChunk(now, keys[off:end], out[off:end], found[off:end])
+		ks, fs := keys[off:end], found[off:end]
+		t.findChunk(&c, now, ks)
+		for i := range ks {
+			fs[i] = c.slot[i] >= 0
+			if fs[i] {
+				si := int(c.si[i])
+				t.fillConnLocked(&out[off+i], si, &t.shards[si], uint32(c.slot[i]), now)
+			}
+		}
+		t.unlockChunk(&c)
 	}
 }
 
-func (t *Table) lookupChunk(now int64, keys []Key, out []Conn, found []bool) {
-	var (
-		ik    [batchChunk]ikey
-		valid [batchChunk]bool
-		si    [batchChunk]uint16
-		bkt   [batchChunk]uint32
-		head  [batchChunk]uint32
-		locks [batchChunk]uint16 // distinct shards, ascending
-	)
-	nl := 0
+// LookupBatchHits is LookupBatch with a lighter result: for keys[i] it sets
+// found[i] and, on a hit, out[i] to the Ref, Real, Dest, Method and State
+// that LookupBatch would have put in its Conn (out and found must be at
+// least len(keys) long; out[i] is left alone on a miss). It has the same
+// effects as Lookup at now (expired entries met on the way are removed).
+// It is cheaper than LookupBatch because it does not rebuild the fields a
+// packet path already has (Client, Virtual and Proto equal the key's) or
+// rarely needs (Expires, Timeout, Control, NoOutput: Get has them).
+func (t *Table) LookupBatchHits(now int64, keys []Key, out []Hit, found []bool) {
+	_ = out[:len(keys)]
+	_ = found[:len(keys)]
+	var c batchChunkState
+	for off := 0; off < len(keys); off += batchChunk {
+		end := min(off+batchChunk, len(keys))
+		ks, fs := keys[off:end], found[off:end]
+		t.findChunk(&c, now, ks)
+		for i := range ks {
+			fs[i] = c.slot[i] >= 0
+			if fs[i] {
+				s := &t.shards[c.si[i]]
+				slot := uint32(c.slot[i])
+				e := &s.ents[slot]
+				h := &out[off+i]
+				h.Ref = Ref{idx: uint32(c.si[i])<<t.strideBits | slot, gen: e.gen}
+				if e.flags&fV6 == 0 {
+					h.Real = netip.AddrPortFrom(addr4(e.daddr), e.dport)
+				} else {
+					h.Real = netip.AddrPortFrom(netip.AddrFrom16(s.v6[slot][2]), e.dport)
+				}
+				h.Dest = scheduler.DestID(e.dest)
+				h.Method = Method(e.method)
+				h.State = State(e.state)
+			}
+		}
+		t.unlockChunk(&c)
+	}
+}
+
+// batchChunkState is the working state of one chunk of a batch lookup.
+type batchChunkState struct {
+	ik   [batchChunk]ikey
+	si   [batchChunk]uint16
+	bkt  [batchChunk]uint32
+	head [batchChunk]uint32
+	slot [batchChunk]int32 // -1: miss (or invalid key)
+	// The shards to lock: a bitmap when the table has at most lockBits
+	// shards, else a sorted list.
+	lockMap [lockBits / 64]uint64
+	locks   [batchChunk]uint16
+	nl      int
+}
+
+// lockBits is the largest shard count for which a chunk collects the
+// shards it needs in a bitmap (New picks at most 256 by default).
+const lockBits = 256
+
+// findChunk resolves keys (at most batchChunk): c.slot[i] is the slot of
+// keys[i]'s live entry in shard c.si[i], or -1. It returns with the shards
+// of the hits locked (and possibly others); unlockChunk releases them.
+func (t *Table) findChunk(c *batchChunkState, now int64, keys []Key) {
+	useMap := len(t.shards) <= lockBits
+	c.lockMap = [lockBits / 64]uint64{}
+	c.nl = 0
 	for i := range keys {
 		k := &keys[i]
-		found[i] = false
-		if !ik[i].setAddrs(k.CAddr, k.VAddr) {
+		ik := &c.ik[i]
+		c.slot[i] = -1
+		c.head[i] = 0
+		if !ik.setAddrs(k.CAddr, k.VAddr) {
+			c.si[i] = ^uint16(0)
 			continue
 		}
-		valid[i] = true
-		ik[i].proto, ik[i].cp, ik[i].vp = k.Proto, k.CPort, k.VPort
-		h := t.hash(&ik[i])
+		ik.proto, ik.cp, ik.vp = k.Proto, k.CPort, k.VPort
+		h := t.hash(ik)
 		s, sh := t.shardOf(h)
-		si[i] = uint16(s)
-		bkt[i] = sh.home(h)
+		c.si[i] = uint16(s)
+		c.bkt[i] = sh.home(h)
+		if useMap {
+			c.lockMap[s>>6] |= 1 << (s & 63)
+			continue
+		}
 		// Insert s into the sorted set of shards to lock.
-		j := nl
-		for j > 0 && locks[j-1] > uint16(s) {
+		j := c.nl
+		for j > 0 && c.locks[j-1] > uint16(s) {
 			j--
 		}
-		if j == 0 || locks[j-1] != uint16(s) {
-			copy(locks[j+1:nl+1], locks[j:nl])
-			locks[j] = uint16(s)
-			nl++
+		if j == 0 || c.locks[j-1] != uint16(s) {
+			copy(c.locks[j+1:c.nl+1], c.locks[j:c.nl])
+			c.locks[j] = uint16(s)
+			c.nl++
 		}
 	}
-	for _, s := range locks[:nl] {
-		t.shards[s].mu.Lock()
-	}
-	// Independent loads first: every home slot (and the slots after it),
-	// then every first entry of a chain, so that the cache misses of
-	// different keys overlap. The touching loads are atomic only so that the
-	// compiler keeps them.
+	t.lockChunk(c)
+	// Independent loads first: every home slot (its first and last word:
+	// 52-byte slots straddle two cache lines more often than not), then
+	// every first entry of a chain away from home, so that the cache misses
+	// of different keys overlap. The touching loads are atomic only so that
+	// the compiler keeps them.
 	for i := range keys {
-		if valid[i] {
-			s := &t.shards[si[i]]
-			head[i] = s.ents[bkt[i]].head
-			s.prefetchLocked(bkt[i])
-		}
-	}
-	for i := range keys {
-		if h := head[i]; h != 0 {
-			atomic.LoadUint32(&t.shards[si[i]].ents[h-1].caddr)
+		if c.si[i] != ^uint16(0) {
+			e := &t.shards[c.si[i]].ents[c.bkt[i]]
+			c.head[i] = e.head
+			touch(e)
 		}
 	}
 	for i := range keys {
-		if !valid[i] {
+		if h := c.head[i]; h != 0 && h-1 != c.bkt[i] {
+			touch(&t.shards[c.si[i]].ents[h-1])
+		}
+	}
+	for i := range keys {
+		if c.head[i] == 0 {
 			continue
 		}
-		s := &t.shards[si[i]]
-		if slot := t.findLocked(s, bkt[i], &ik[i], now, false); slot >= 0 {
-			t.fillConnLocked(&out[i], int(si[i]), s, uint32(slot), now)
-			found[i] = true
+		s := &t.shards[c.si[i]]
+		c.slot[i] = int32(t.findLocked(s, c.bkt[i], &c.ik[i], now, false))
+	}
+}
+
+// touch loads e's first and last words (e.head is already loaded by the
+// caller or about to be), so that both cache lines of e are requested.
+func touch(e *entry) {
+	atomic.LoadUint32(&e.caddr)
+	atomic.LoadUint32((*uint32)(unsafe.Pointer(&e.dport)))
+}
+
+func (t *Table) lockChunk(c *batchChunkState) {
+	if len(t.shards) > lockBits {
+		for _, s := range c.locks[:c.nl] {
+			t.shards[s].mu.Lock()
+		}
+		return
+	}
+	for w, m := range c.lockMap {
+		for m != 0 {
+			t.shards[w<<6|bits.TrailingZeros64(m)].mu.Lock()
+			m &= m - 1
 		}
 	}
-	for _, s := range locks[:nl] {
-		t.shards[s].mu.Unlock()
+}
+
+func (t *Table) unlockChunk(c *batchChunkState) {
+	if len(t.shards) > lockBits {
+		for _, s := range c.locks[:c.nl] {
+			t.shards[s].mu.Unlock()
+		}
+		return
+	}
+	for w, m := range c.lockMap {
+		for m != 0 {
+			t.shards[w<<6|bits.TrailingZeros64(m)].mu.Unlock()
+			m &= m - 1
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/uvslb/uvs/scheduler"
 )
 
 // TestLookupBatch checks that LookupBatch answers exactly as Lookup, for
@@ -58,5 +60,167 @@ func TestLookupBatch(t *testing.T) {
 		tb.LookupBatch(sec, keys[:], out[:], found[:])
 	}); got != 0 {
 		t.Errorf("LookupBatch: AllocsPerRun = %v, want 0", got)
+	}
+	if got := testing.AllocsPerRun(100, func() {
+		var keys [40]Key
+		var out [40]Hit
+		var found [40]bool
+		for i := range keys {
+			keys[i] = pool[i]
+		}
+		tb.LookupBatchHits(sec, keys[:], out[:], found[:])
+	}); got != 0 {
+		t.Errorf("LookupBatchHits: AllocsPerRun = %v, want 0", got)
+	}
+}
+
+// TestLookupBatchEquivalence drives three tables built alike through the
+// same random operations, except that packets are looked up one at a time
+// with Lookup on the first, in batches with LookupBatch on the second and
+// with LookupBatchHits on the third, and checks that every result agrees
+// with Lookup's and that the tables stay the same (Stats, per-server
+// counters, List). Batches repeat keys and mix IPv4, IPv6, invalid keys,
+// templates' keys and entries expiring at the batch's time. The tables are
+// small so that expiry and eviction are frequent; the 512-shard
+// configuration takes the path for tables with more shards than the
+// lock bitmap covers.
+func TestLookupBatchEquivalence(t *testing.T) {
+	targets := []Target{
+		target(1, "192.168.1.11", 8080, MethodMasq),
+		target(2, "192.168.1.12", 0, MethodRoute),
+		target(3, "2001:db8::11", 8080, MethodMasq),
+		target(4, "2001:db8::12", 0, MethodTunnel),
+	}
+	for _, cfg := range []Config{
+		{MaxConns: 40, Shards: 4, IdleEvict: 30 * time.Second},
+		{MaxConns: 600, Shards: 64},
+		{MaxConns: 1024, Shards: 512},
+	} {
+		for seed := uint64(1); seed <= 3; seed++ {
+			cfg.Seed = seed
+			rng := rand.New(rand.NewPCG(seed, uint64(cfg.Shards)))
+			tabs := [3]*Table{newTable(t, cfg), newTable(t, cfg), newTable(t, cfg)}
+			nAddr := 2 + cfg.Shards/16
+			randKey := func() (Key, Target) {
+				proto := uint8(ProtoTCP)
+				if rng.IntN(4) == 0 {
+					proto = ProtoUDP
+				}
+				i := rng.IntN(2)
+				switch rng.IntN(40) {
+				case 0:
+					return Key{Proto: proto}, targets[i]
+				case 1:
+					return Key{Proto: proto, CAddr: netip.MustParseAddr("1.2.3.4"), VAddr: netip.MustParseAddr("2001:db8::80")}, targets[i]
+				}
+				if rng.IntN(3) == 0 {
+					return key(proto, fmt.Sprintf("2001:db8:9::%d", rng.IntN(nAddr)), uint16(1000+rng.IntN(4)), "2001:db8::80", 80), targets[2+i]
+				}
+				return key(proto, fmt.Sprintf("203.0.%d.%d", rng.IntN(2), rng.IntN(nAddr)), uint16(1000+rng.IntN(4)), "10.0.0.1", 80), targets[i]
+			}
+			now := int64(0)
+			hits, batches := 0, 0
+			keys := make([]Key, 80)
+			conns := make([]Conn, 80)
+			hitsOut := make([]Hit, 80)
+			found := [2][]bool{make([]bool, 80), make([]bool, 80)}
+			for op := range 6000 {
+				now += rng.Int64N(sec / 2)
+				if rng.IntN(100) == 0 {
+					now += rng.Int64N(600 * sec)
+				}
+				switch what := rng.IntN(20); {
+				case what < 8: // new connection, sometimes persistent
+					k, tg := randKey()
+					svc := &Service{Proto: k.Proto, Port: 80}
+					if rng.IntN(3) == 0 {
+						svc.PersistTimeout = time.Duration(1+rng.IntN(120)) * time.Second
+						svc.Netmask = 0xffffff00
+						svc.Prefix6 = 120
+					}
+					dest := func(scheduler.DestID) (Target, bool) { return tg, true }
+					var c0 Conn
+					var s0 Status
+					for j, tb := range tabs {
+						c, s := tb.Schedule(now, k, svc, fixed(tg), dest)
+						if j == 0 {
+							c0, s0 = c, s
+						} else if c != c0 || s != s0 {
+							t.Fatalf("%+v op %d: Schedule(%v) = %+v, %v on table %d; %+v, %v on table 0", cfg, op, k, c, s, j, c0, s0)
+						}
+					}
+				case what < 18: // a batch of packets
+					n := 1 + rng.IntN(len(keys))
+					for i := range n {
+						if i > 0 && rng.IntN(8) == 0 {
+							keys[i] = keys[rng.IntN(i)] // the same flow again
+						} else {
+							keys[i], _ = randKey()
+						}
+					}
+					tabs[1].LookupBatch(now, keys[:n], conns[:n], found[0][:n])
+					tabs[2].LookupBatchHits(now, keys[:n], hitsOut[:n], found[1][:n])
+					batches++
+					for i, k := range keys[:n] {
+						want, ok := tabs[0].Lookup(now, k)
+						if found[0][i] != ok || (ok && conns[i] != want) {
+							t.Fatalf("%+v op %d: LookupBatch key %d of %d (%v) = %+v, %v; Lookup = %+v, %v", cfg, op, i, n, k, conns[i], found[0][i], want, ok)
+						}
+						wantHit := Hit{Ref: want.Ref, Real: want.Real, Dest: want.Dest, Method: want.Method, State: want.State}
+						if found[1][i] != ok || (ok && hitsOut[i] != wantHit) {
+							t.Fatalf("%+v op %d: LookupBatchHits key %d of %d (%v) = %+v, %v; Lookup = %+v, %v", cfg, op, i, n, k, hitsOut[i], found[1][i], want, ok)
+						}
+						if ok {
+							hits++
+							if want.Client != netip.AddrPortFrom(k.CAddr, k.CPort) || want.Virtual != netip.AddrPortFrom(k.VAddr, k.VPort) || want.Proto != k.Proto || want.Template {
+								t.Fatalf("%+v op %d: Lookup(%v) = %+v: not the key's connection", cfg, op, k, want)
+							}
+						}
+					}
+					// Advance the flows alike on all tables (Refs agree).
+					for i := range n {
+						if found[0][i] && rng.IntN(2) == 0 {
+							flags := []uint8{fSYN, fSYNACK, fACK, fFINACK, fRST, 0}[rng.IntN(6)]
+							for _, tb := range tabs {
+								tb.Update(now, conns[i].Ref, DirInput, flags)
+							}
+						}
+					}
+				default:
+					budget := 1 + rng.IntN(64)
+					for _, tb := range tabs {
+						tb.Sweep(now, budget)
+					}
+				}
+				s0 := tabs[0].Stats()
+				for j, tb := range tabs[1:] {
+					if s := tb.Stats(); s != s0 {
+						t.Fatalf("%+v op %d: Stats = %+v on table %d; %+v on table 0", cfg, op, s, j+1, s0)
+					}
+				}
+				for id := scheduler.DestID(1); id <= 4; id++ {
+					c0 := tabs[0].Counters(id)
+					for j, tb := range tabs[1:] {
+						c := tb.Counters(id)
+						if c.Active.Load() != c0.Active.Load() || c.Inactive.Load() != c0.Inactive.Load() || c.Persist.Load() != c0.Persist.Load() {
+							t.Fatalf("%+v op %d: Counters(%d) differ on table %d", cfg, op, id, j+1)
+						}
+					}
+				}
+			}
+			if st := tabs[0].Stats(); hits < 1000 || st.Expired < 100 {
+				t.Fatalf("%+v: %d hits in %d batches, %d expired: the mix no longer exercises the table", cfg, hits, batches, st.Expired)
+			}
+			if testing.Verbose() {
+				st := tabs[0].Stats()
+				t.Logf("%+v: %d hits in %d batches, %d expired, %d evicted", cfg, hits, batches, st.Expired, st.Evicted)
+			}
+			l0 := fmt.Sprint(tabs[0].List(now))
+			for j, tb := range tabs[1:] {
+				if l := fmt.Sprint(tb.List(now)); l != l0 {
+					t.Fatalf("%+v: List differs on table %d:\n%v\n%v", cfg, j+1, l, l0)
+				}
+			}
+		}
 	}
 }

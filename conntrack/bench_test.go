@@ -123,6 +123,33 @@ func BenchmarkTable(b *testing.B) {
 				}
 			}
 		})
+		b.Run("LookupBatchHits32/"+sz.name, func(b *testing.B) {
+			defer cpuPerOp(b)()
+			var keys [32]Key
+			var out [32]Hit
+			var found [32]bool
+			for i := uint64(0); i < uint64(b.N); i += 32 {
+				for j := range keys {
+					keys[j] = benchKey(spread(i+uint64(j), st.n))
+				}
+				tb.LookupBatchHits(now, keys[:], out[:], found[:])
+				if !found[0] {
+					b.Fatal("miss")
+				}
+			}
+		})
+		// The benchmarks' own cost of making the keys (included in every
+		// figure above): subtract it to get the table's share.
+		b.Run("KeysOnly/"+sz.name, func(b *testing.B) {
+			defer cpuPerOp(b)()
+			var keys [32]Key
+			for i := uint64(0); i < uint64(b.N); i += 32 {
+				for j := range keys {
+					keys[j] = benchKey(spread(i+uint64(j), st.n))
+				}
+				sinkKeys(&keys)
+			}
+		})
 		b.Run("LookupMiss/"+sz.name, func(b *testing.B) {
 			defer cpuPerOp(b)()
 			for i := range uint64(b.N) {
@@ -217,6 +244,9 @@ func BenchmarkTable(b *testing.B) {
 		runtime.KeepAlive(tb)
 	}
 }
+
+//go:noinline
+func sinkKeys(*[32]Key) {}
 
 // benchKey6 is the j-th distinct IPv6 client key.
 func benchKey6(j uint64) Key {

@@ -39,8 +39,9 @@
 //
 // Templates and the connections they control may live in different shards.
 // A connection holds its template alive through the template's atomic
-// control word. Only LookupBatch holds several shard locks, taken in
-// ascending shard order; every other method holds at most one.
+// control word. Only LookupBatch and LookupBatchHits hold several shard
+// locks, taken in ascending shard order; every other method holds at most
+// one.
 //
 // # Under pressure
 //

@@ -221,7 +221,7 @@ type shard struct {
 // it must not go backwards by more than the shortest timeout.
 //
 // Lock order: sweepMu, then shard locks in ascending shard index (only
-// LookupBatch holds more than one shard lock). Templates and
+// LookupBatch and LookupBatchHits hold more than one shard lock). Templates and
 // the connections they control may live in different shards; the
 // cross-shard link is the template's atomic control word.
 type Table struct {

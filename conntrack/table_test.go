@@ -506,6 +506,8 @@ func TestConcurrent(t *testing.T) {
 					var out [40]Conn
 					var found [40]bool
 					tb.LookupBatch(now, keys[:], out[:], found[:])
+					var hits [40]Hit
+					tb.LookupBatchHits(now, keys[:], hits[:], found[:])
 				}
 			}
 		}()
