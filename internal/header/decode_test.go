@@ -300,3 +300,33 @@ func TestDecodeAllocs(t *testing.T) {
 		}
 	}
 }
+
+// refCheckSource4 is the IPv4 source check on netip.Addrs, the reference
+// for checkSource4's word arithmetic.
+func refCheckSource4(src, dst netip.Addr) Reason {
+	if src == dst {
+		return Land
+	}
+	a := src.As4()
+	if a[0] == 0 || a[0] == 127 || a[0]&0xF0 == 0xE0 || a == [4]byte{255, 255, 255, 255} {
+		return MartianSource
+	}
+	return OK
+}
+
+func TestCheckSource4(t *testing.T) {
+	words := []uint32{0, 1, 0xFFFFFFFF, 0xFFFFFFFE, 0x7F000001, 0xE0000001, 0xEFFFFFFF, 0xF0000000, 0x0A000005}
+	for a0 := range uint32(256) {
+		words = append(words, a0<<24, a0<<24|0x00FFFFFF, a0<<24|0x010203)
+	}
+	for _, s := range words {
+		for _, d := range []uint32{s, s ^ 1, 0x0A000005, 0xFFFFFFFF} {
+			var sb, db [4]byte
+			binary.BigEndian.PutUint32(sb[:], s)
+			binary.BigEndian.PutUint32(db[:], d)
+			if got, want := checkSource4(s, d), refCheckSource4(netip.AddrFrom4(sb), netip.AddrFrom4(db)); got != want {
+				t.Fatalf("checkSource4(%#x, %#x) = %v, want %v", s, d, got, want)
+			}
+		}
+	}
+}

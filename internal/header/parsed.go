@@ -277,7 +277,16 @@ func (p *Parsed) decodeIPv4(frame []byte, off int) Reason {
 	if tot < ihl || tot > len(b) {
 		return BadTotalLength
 	}
-	if Sum(b[:ihl], 0) != 0xFFFF {
+	if ihl == IPv4MinLen {
+		// No options, the common case: Sum's short-buffer path inlined
+		// (two 8-byte and one 4-byte load as 32-bit words; cannot
+		// overflow), the same sum without the call and its loops.
+		h := b[:IPv4MinLen]
+		u, v := binary.BigEndian.Uint64(h), binary.BigEndian.Uint64(h[8:])
+		if fold(u>>32+u&0xFFFFFFFF+v>>32+v&0xFFFFFFFF+uint64(binary.BigEndian.Uint32(h[16:]))) != 0xFFFF {
+			return BadIPChecksum
+		}
+	} else if Sum(b[:ihl], 0) != 0xFFFF {
 		return BadIPChecksum
 	}
 	p.IPVersion = 4
@@ -300,7 +309,7 @@ func (p *Parsed) decodeIPv4(frame []byte, off int) Reason {
 	if ff&v4FlagMF != 0 || p.FragOff != 0 {
 		p.Flags |= FlagFragment
 	}
-	if r := p.checkSource(); r != OK {
+	if r := checkSource4(binary.BigEndian.Uint32(b[v4Src:]), binary.BigEndian.Uint32(b[v4Dst:])); r != OK {
 		return r
 	}
 	if p.FragOff != 0 {
@@ -309,19 +318,24 @@ func (p *Parsed) decodeIPv4(frame []byte, off int) Reason {
 	return p.decodeL4(frame)
 }
 
-// checkSource rejects martian sources and LAND packets.
-func (p *Parsed) checkSource() Reason {
-	if p.Src == p.Dst {
+// checkSource4 rejects martian IPv4 sources and LAND packets, given the
+// addresses as big-endian words (cheaper than comparing netip.Addrs).
+func checkSource4(src, dst uint32) Reason {
+	if src == dst {
 		return Land
 	}
-	if p.IPVersion == 4 {
-		a := p.Src.As4()
-		// 0/8 "this network" and 127/8 loopback (RFC 1122 §3.2.1.3),
-		// 224/4 multicast and 255.255.255.255 (RFC 1812 §5.3.7).
-		if a[0] == 0 || a[0] == 127 || a[0]&0xF0 == 0xE0 || a == [4]byte{255, 255, 255, 255} {
-			return MartianSource
-		}
-		return OK
+	// 0/8 "this network" and 127/8 loopback (RFC 1122 §3.2.1.3),
+	// 224/4 multicast and 255.255.255.255 (RFC 1812 §5.3.7).
+	if a0 := src >> 24; a0 == 0 || a0 == 127 || a0&0xF0 == 0xE0 || src == 0xFFFFFFFF {
+		return MartianSource
+	}
+	return OK
+}
+
+// checkSource6 rejects martian IPv6 sources and LAND packets.
+func (p *Parsed) checkSource6() Reason {
+	if p.Src == p.Dst {
+		return Land
 	}
 	if p.Src.IsMulticast() || p.Src.IsLoopback() {
 		return MartianSource
@@ -430,7 +444,7 @@ func (p *Parsed) decodeIPv6(frame []byte, off int) Reason {
 	}
 	p.L4Off = off + w.pos
 	p.L4Len = end - w.pos
-	if r := p.checkSource(); r != OK {
+	if r := p.checkSource6(); r != OK {
 		return r
 	}
 	if p.FragOff != 0 {
