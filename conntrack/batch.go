@@ -3,7 +3,6 @@ package conntrack
 import (
 	"math/bits"
 	"net/netip"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/uvslb/uvs/scheduler"
@@ -106,7 +105,12 @@ type batchChunkState struct {
 	lockMap [lockBits / 64]uint64
 	locks   [batchChunk]uint16
 	nl      int
+	pf      [2 * batchChunk]uintptr // addresses to prefetch
 }
+
+// entryLast is the offset of an entry's last byte: with the entry's first
+// byte it names both cache lines a 52-byte slot may straddle.
+const entryLast = unsafe.Sizeof(entry{}) - 1
 
 // lockBits is the largest shard count for which a chunk collects the
 // shards it needs in a bitmap (New picks at most 256 by default).
@@ -119,6 +123,7 @@ func (t *Table) findChunk(c *batchChunkState, now int64, keys []Key) {
 	useMap := len(t.shards) <= lockBits
 	c.lockMap = [lockBits / 64]uint64{}
 	c.nl = 0
+	np := 0
 	for i := range keys {
 		k := &keys[i]
 		ik := &c.ik[i]
@@ -133,6 +138,11 @@ func (t *Table) findChunk(c *batchChunkState, now int64, keys []Key) {
 		s, sh := t.shardOf(h)
 		c.si[i] = uint16(s)
 		c.bkt[i] = sh.home(h)
+		// Request the home slot's lines now: the misses of the whole chunk
+		// overlap with the hashing and the locking.
+		p := uintptr(unsafe.Pointer(&sh.ents[c.bkt[i]]))
+		c.pf[np], c.pf[np+1] = p, p+entryLast
+		np += 2
 		if useMap {
 			c.lockMap[s>>6] |= 1 << (s & 63)
 			continue
@@ -148,38 +158,58 @@ func (t *Table) findChunk(c *batchChunkState, now int64, keys []Key) {
 			c.nl++
 		}
 	}
+	prefetchAll(&c.pf[0], np)
 	t.lockChunk(c)
-	// Independent loads first: every home slot (its first and last word:
-	// 52-byte slots straddle two cache lines more often than not), then
-	// every first entry of a chain away from home, so that the cache misses
-	// of different keys overlap. The touching loads are atomic only so that
-	// the compiler keeps them.
+	// By now the home slots' lines are on their way (or here). Read the
+	// chain heads and have the first entries of chains that start away
+	// from home requested too, all before any key is compared.
+	np = 0
 	for i := range keys {
-		if c.si[i] != ^uint16(0) {
-			e := &t.shards[c.si[i]].ents[c.bkt[i]]
-			c.head[i] = e.head
-			touch(e)
+		if c.si[i] == ^uint16(0) {
+			continue
+		}
+		ents := t.shards[c.si[i]].ents
+		h := ents[c.bkt[i]].head
+		c.head[i] = h
+		if h != 0 && h-1 != c.bkt[i] {
+			p := uintptr(unsafe.Pointer(&ents[h-1]))
+			c.pf[np], c.pf[np+1] = p, p+entryLast
+			np += 2
 		}
 	}
-	for i := range keys {
-		if h := c.head[i]; h != 0 && h-1 != c.bkt[i] {
-			touch(&t.shards[c.si[i]].ents[h-1])
-		}
-	}
+	prefetchAll(&c.pf[0], np)
+	// Walk the chains. IPv4 keys are compared here, inline; the first entry
+	// with the key decides: live, it is the answer; expired, findLocked
+	// walks the chain again to remove it, exactly as Lookup would. IPv6
+	// keys (whose full addresses are in the side store) take findLocked.
+	nt := nowTicks(now)
 	for i := range keys {
 		if c.head[i] == 0 {
 			continue
 		}
 		s := &t.shards[c.si[i]]
-		c.slot[i] = int32(t.findLocked(s, c.bkt[i], &c.ik[i], now, false))
+		ik := &c.ik[i]
+		if ik.v6 {
+			c.slot[i] = int32(t.findLocked(s, c.bkt[i], ik, now, false))
+			continue
+		}
+		// Read the head again: an earlier key's findLocked may have removed
+		// an expired entry from this chain since.
+		ents := s.ents
+		for h := ents[c.bkt[i]].head; h != 0; {
+			e := &ents[h-1]
+			if e.caddr == ik.ca && e.vaddr == ik.va && e.cport == ik.cp && e.vport == ik.vp &&
+				e.proto == ik.proto && e.flags&(fV6|fTemplate) == 0 {
+				if int32(nt-e.expires) < 0 {
+					c.slot[i] = int32(h - 1)
+				} else {
+					c.slot[i] = int32(t.findLocked(s, c.bkt[i], ik, now, false))
+				}
+				break
+			}
+			h = e.next
+		}
 	}
-}
-
-// touch loads e's first and last words (e.head is already loaded by the
-// caller or about to be), so that both cache lines of e are requested.
-func touch(e *entry) {
-	atomic.LoadUint32(&e.caddr)
-	atomic.LoadUint32((*uint32)(unsafe.Pointer(&e.dport)))
 }
 
 func (t *Table) lockChunk(c *batchChunkState) {
