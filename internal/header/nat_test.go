@@ -289,3 +289,95 @@ func TestFusedNATAllocs(t *testing.T) {
 		t.Errorf("fused NAT allocs = %v, want 0", n)
 	}
 }
+
+// refSetAddr is SetSrcAddr/SetDstAddr as first written, with Update32 and
+// UpdateAddr on netip.Addrs: the reference for the word arithmetic of
+// putAddr4 and putAddr6.
+func refSetAddr(p *Parsed, frame []byte, a netip.Addr, dst bool) bool {
+	if !p.sameFamily(a) {
+		return false
+	}
+	off4, off6, old := v4Src, v6Src, p.Src
+	if dst {
+		off4, off6, old = v4Dst, v6Dst, p.Dst
+		p.Dst = a
+	} else {
+		p.Src = a
+	}
+	ip := frame[p.L3Off:]
+	if p.IPVersion == 4 {
+		n := a.As4()
+		copy(ip[off4:off4+4], n[:])
+		binary.BigEndian.PutUint16(ip[v4Csum:], Update32(be16(ip[v4Csum:]), old.As4(), n))
+	} else {
+		n := a.As16()
+		copy(ip[off6:off6+16], n[:])
+	}
+	if p.FragOff != 0 {
+		return true
+	}
+	upd := func(at int) {
+		c := frame[p.L4Off+at:]
+		v := UpdateAddr(be16(c), old, a)
+		if v == 0 && p.Proto == ProtoUDP {
+			v = 0xFFFF
+		}
+		binary.BigEndian.PutUint16(c, v)
+	}
+	switch p.Proto {
+	case ProtoTCP:
+		upd(tcpCsum)
+	case ProtoUDP:
+		if p.udpNone(frame) {
+			p.fullUDP(frame)
+			return true
+		}
+		upd(udpCsum)
+	case ProtoICMPv6:
+		if p.IPVersion == 6 {
+			upd(icmpCsum)
+		}
+	}
+	return true
+}
+
+// TestSetAddrMatchesReference checks SetSrcAddr and SetDstAddr against
+// refSetAddr on random TCP/UDP frames and on ICMP errors.
+func TestSetAddrMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	frames := [][]byte{icmp4ErrFrame(t), icmp6ErrFrame(t), nsFrame(t)}
+	for len(frames) < 3000 {
+		if f, ok := randFrame(t, rng); ok {
+			frames = append(frames, f)
+		}
+	}
+	for _, f := range frames {
+		var p Parsed
+		if r := p.Decode(f, link.Ethernet); r != OK {
+			t.Fatalf("Decode = %v", r)
+		}
+		for _, dst := range []bool{false, true} {
+			b := make([]byte, 16)
+			for i := range b {
+				b[i] = byte(rng.UintN(256))
+			}
+			a := netip.AddrFrom16([16]byte(b))
+			if p.IPVersion == 4 && rng.IntN(20) != 0 {
+				a = netip.AddrFrom4([4]byte(b[:4]))
+			}
+			q, r := p, p
+			fq := append([]byte(nil), f...)
+			fr := append([]byte(nil), f...)
+			var got bool
+			if dst {
+				got = q.SetDstAddr(fq, a)
+			} else {
+				got = q.SetSrcAddr(fq, a)
+			}
+			want := refSetAddr(&r, fr, a, dst)
+			if got != want || string(fq) != string(fr) || q != r {
+				t.Fatalf("Set(dst=%v)Addr(%v) = %v, reference %v\nin   %x\ngot  %x\nwant %x", dst, a, got, want, f, fq, fr)
+			}
+		}
+	}
+}

@@ -27,9 +27,8 @@ func (p *Parsed) SetSrcAddr(frame []byte, a netip.Addr) bool {
 	if !p.sameFamily(a) {
 		return false
 	}
-	old := p.Src
 	p.Src = a
-	p.writeAddr(frame, a, old, v4Src, v6Src)
+	p.writeAddr(frame, a, v4Src, v6Src)
 	return true
 }
 
@@ -39,9 +38,8 @@ func (p *Parsed) SetDstAddr(frame []byte, a netip.Addr) bool {
 	if !p.sameFamily(a) {
 		return false
 	}
-	old := p.Dst
 	p.Dst = a
-	p.writeAddr(frame, a, old, v4Dst, v6Dst)
+	p.writeAddr(frame, a, v4Dst, v6Dst)
 	return true
 }
 
@@ -55,31 +53,32 @@ func (p *Parsed) sameFamily(a netip.Addr) bool {
 	return false
 }
 
-func (p *Parsed) writeAddr(frame []byte, a, old netip.Addr, off4, off6 int) {
+// writeAddr writes a over the address at off4/off6 (whose old value
+// putAddr4/6 read from the frame) and updates the checksums covering it.
+func (p *Parsed) writeAddr(frame []byte, a netip.Addr, off4, off6 int) {
 	ip := frame[p.L3Off:]
+	var d uint64
 	if p.IPVersion == 4 {
-		n := a.As4()
-		copy(ip[off4:off4+4], n[:])
-		binary.BigEndian.PutUint16(ip[v4Csum:], Update32(be16(ip[v4Csum:]), old.As4(), n))
+		d = putAddr4(ip[off4:], a.As4())
+		binary.BigEndian.PutUint16(ip[v4Csum:], ^fold(uint64(^be16(ip[v4Csum:]))+d))
 	} else {
-		n := a.As16()
-		copy(ip[off6:off6+16], n[:])
+		d = putAddr6(ip[off6:], a.As16())
 	}
 	if p.FragOff != 0 {
 		return // no L4 header in this fragment
 	}
 	switch p.Proto {
 	case ProtoTCP:
-		p.updateL4(frame, tcpCsum, old, a)
+		p.updateL4(frame, tcpCsum, d)
 	case ProtoUDP:
 		if p.udpNone(frame) {
 			p.fullUDP(frame)
 			return
 		}
-		p.updateL4(frame, udpCsum, old, a)
+		p.updateL4(frame, udpCsum, d)
 	case ProtoICMPv6:
 		if p.IPVersion == 6 {
-			p.updateL4(frame, icmpCsum, old, a)
+			p.updateL4(frame, icmpCsum, d)
 		}
 	}
 }
@@ -98,9 +97,10 @@ func (p *Parsed) fullUDP(frame []byte) {
 	p.ComputeL4Checksum(frame)
 }
 
-func (p *Parsed) updateL4(frame []byte, at int, old, new netip.Addr) {
+// updateL4 adds d (from putAddr4 or putAddr6) to the L4 checksum at offset at.
+func (p *Parsed) updateL4(frame []byte, at int, d uint64) {
 	c := frame[p.L4Off+at:]
-	v := UpdateAddr(be16(c), old, new)
+	v := ^fold(uint64(^be16(c)) + d)
 	if v == 0 && p.Proto == ProtoUDP {
 		v = 0xFFFF
 	}
