@@ -2,6 +2,7 @@ package header
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 
@@ -326,6 +327,52 @@ func TestCheckSource4(t *testing.T) {
 			binary.BigEndian.PutUint32(db[:], d)
 			if got, want := checkSource4(s, d), refCheckSource4(netip.AddrFrom4(sb), netip.AddrFrom4(db)); got != want {
 				t.Fatalf("checkSource4(%#x, %#x) = %v, want %v", s, d, got, want)
+			}
+		}
+	}
+}
+
+// refCheckSource6 is the IPv6 source check on netip.Addrs, the reference
+// for checkSource6's word arithmetic.
+func refCheckSource6(src, dst netip.Addr, proto uint8) Reason {
+	if src == dst {
+		return Land
+	}
+	if src.IsMulticast() || src.IsLoopback() {
+		return MartianSource
+	}
+	if src.IsUnspecified() && proto != ProtoICMPv6 {
+		return MartianSource
+	}
+	return OK
+}
+
+func TestCheckSource6(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	addrs := []netip.Addr{addr("::"), addr("::1"), addr("::2"), addr("ff02::1"), addr("fe80::1"), addr("ff00::"),
+		addr("::ffff:127.0.0.1"), addr("::ffff:224.0.0.1"), addr("::ffff:239.255.255.255"), addr("::ffff:240.0.0.1"),
+		addr("::ffff:0.0.0.0"), addr("::ffff:255.255.255.255"), addr("::ffff:10.0.0.1"), addr("::fffe:127.0.0.1"),
+		addr("::1:ffff:127.0.0.1"), addr("1::1"), addr("::1:0:0:1"), addr(cli6), addr(vip6)}
+	for a0 := range 256 {
+		addrs = append(addrs, netip.AddrFrom16([16]byte{0: byte(a0), 15: 1}),
+			netip.AddrFrom16([16]byte{10: 0xFF, 11: 0xFF, 12: byte(a0), 15: 1}))
+	}
+	for range 2000 {
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(rng.UintN(256))
+		}
+		addrs = append(addrs, netip.AddrFrom16(b))
+	}
+	for _, s := range addrs {
+		for _, d := range []netip.Addr{s, addr(vip6), addr("::"), addr("::1")} {
+			for _, proto := range []uint8{ProtoTCP, ProtoICMPv6} {
+				sb, db := s.As16(), d.As16()
+				got := checkSource6(binary.BigEndian.Uint64(sb[:]), binary.BigEndian.Uint64(sb[8:]),
+					binary.BigEndian.Uint64(db[:]), binary.BigEndian.Uint64(db[8:]), proto)
+				if want := refCheckSource6(s, d, proto); got != want {
+					t.Fatalf("checkSource6(%v, %v, %d) = %v, want %v", s, d, proto, got, want)
+				}
 			}
 		}
 	}

@@ -332,15 +332,25 @@ func checkSource4(src, dst uint32) Reason {
 	return OK
 }
 
-// checkSource6 rejects martian IPv6 sources and LAND packets.
-func (p *Parsed) checkSource6() Reason {
-	if p.Src == p.Dst {
+// checkSource6 rejects martian IPv6 sources and LAND packets, given the
+// addresses as big-endian 64-bit halves (sh:sl source, dh:dl
+// destination). It decides as netip.Addr's IsMulticast, IsLoopback and
+// IsUnspecified do, IPv4-mapped sources included (TestCheckSource6),
+// without building Addrs.
+func checkSource6(sh, sl, dh, dl uint64, proto uint8) Reason {
+	if sh == dh && sl == dl {
 		return Land
 	}
-	if p.Src.IsMulticast() || p.Src.IsLoopback() {
+	if sh == 0 && sl>>32 == 0xFFFF { // ::ffff:0:0/96, as its IPv4 address
+		if a0 := sl >> 24 & 0xFF; a0&0xF0 == 0xE0 || a0 == 127 {
+			return MartianSource
+		}
+		return OK
+	}
+	if sh>>56 == 0xFF || sh == 0 && sl == 1 { // ff00::/8, ::1
 		return MartianSource
 	}
-	if p.Src.IsUnspecified() && p.Proto != ProtoICMPv6 {
+	if sh == 0 && sl == 0 && proto != ProtoICMPv6 {
 		return MartianSource
 	}
 	return OK
@@ -430,7 +440,16 @@ func (p *Parsed) decodeIPv6(frame []byte, off int) Reason {
 	p.Src = netip.AddrFrom16([16]byte(b[v6Src : v6Src+16]))
 	p.Dst = netip.AddrFrom16([16]byte(b[v6Dst : v6Dst+16]))
 	p.IPLen = end
-	w, r := walkExt(b, b[v6Next], end)
+	var w extWalk
+	r := OK
+	switch nh := b[v6Next]; nh {
+	case ProtoTCP, ProtoUDP, ProtoICMPv6:
+		// No extension headers, the common case: what walkExt returns
+		// for an upper-layer header, without the call.
+		w.next, w.pos = nh, IPv6Len
+	default:
+		w, r = walkExt(b, nh, end)
+	}
 	p.Proto = w.next
 	if w.hdrs {
 		p.Flags |= FlagExtHeaders
@@ -444,7 +463,8 @@ func (p *Parsed) decodeIPv6(frame []byte, off int) Reason {
 	}
 	p.L4Off = off + w.pos
 	p.L4Len = end - w.pos
-	if r := p.checkSource6(); r != OK {
+	if r := checkSource6(binary.BigEndian.Uint64(b[v6Src:]), binary.BigEndian.Uint64(b[v6Src+8:]),
+		binary.BigEndian.Uint64(b[v6Dst:]), binary.BigEndian.Uint64(b[v6Dst+8:]), p.Proto); r != OK {
 		return r
 	}
 	if p.FragOff != 0 {
