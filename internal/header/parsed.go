@@ -734,19 +734,18 @@ func (p *Parsed) VerifyL4(frame []byte) bool {
 	default:
 		return false
 	}
-	return fold(sum64(l4, p.pseudoSum(frame, len(l4)))) == 0xFFFF
-}
-
-// pseudoSum is PseudoSum for p's addresses and protocol and upper-layer
-// length n, read from the frame's IP header instead of p.Src and p.Dst
-// (the same bytes: the rewrite methods keep them in step), and returned
-// unfolded. It skips netip.Addr's As4/As16, whose results cost a store and
-// reload. Folding once at the end gives the same sum (see Sum).
-func (p *Parsed) pseudoSum(frame []byte, n int) uint64 {
-	ip := frame[p.L3Off:]
+	// The pseudo-header's addresses are read from the frame's IP header
+	// rather than from p.Src and p.Dst (the same bytes: the rewrite
+	// methods keep them in step), skipping netip.Addr's As4/As16, whose
+	// results cost a store and a reload; PseudoSum's sum, left unfolded
+	// (folding once at the end gives the same result, see Sum).
+	n := len(l4)
 	acc := uint64(p.Proto) + uint64(uint32(n)>>16) + uint64(uint16(n))
 	if p.IPVersion == 4 {
-		return acc + uint64(binary.BigEndian.Uint32(ip[v4Src:])) + uint64(binary.BigEndian.Uint32(ip[v4Dst:]))
+		a := frame[p.L3Off+v4Src : p.L3Off+v4Dst+4]
+		acc += uint64(binary.BigEndian.Uint32(a)) + uint64(binary.BigEndian.Uint32(a[4:]))
+	} else {
+		acc = sum64(frame[p.L3Off+v6Src:p.L3Off+v6Dst+16], acc)
 	}
-	return sum64(ip[v6Src:v6Dst+16], acc)
+	return fold(sum64(l4, acc)) == 0xFFFF
 }
