@@ -178,36 +178,10 @@ func (t *Table) findChunk(c *batchChunkState, now int64, keys []Key) {
 		}
 	}
 	prefetchAll(&c.pf[0], np)
-	// Walk the chains. IPv4 keys are compared here, inline; the first entry
-	// with the key decides: live, it is the answer; expired, findLocked
-	// walks the chain again to remove it, exactly as Lookup would. IPv6
-	// keys (whose full addresses are in the side store) take findLocked.
-	nt := nowTicks(now)
+	// Walk the chains (all loaded or on their way by now).
 	for i := range keys {
-		if c.head[i] == 0 {
-			continue
-		}
-		s := &t.shards[c.si[i]]
-		ik := &c.ik[i]
-		if ik.v6 {
-			c.slot[i] = int32(t.findLocked(s, c.bkt[i], ik, now, false))
-			continue
-		}
-		// Read the head again: an earlier key's findLocked may have removed
-		// an expired entry from this chain since.
-		ents := s.ents
-		for h := ents[c.bkt[i]].head; h != 0; {
-			e := &ents[h-1]
-			if e.caddr == ik.ca && e.vaddr == ik.va && e.cport == ik.cp && e.vport == ik.vp &&
-				e.proto == ik.proto && e.flags&(fV6|fTemplate) == 0 {
-				if int32(nt-e.expires) < 0 {
-					c.slot[i] = int32(h - 1)
-				} else {
-					c.slot[i] = int32(t.findLocked(s, c.bkt[i], ik, now, false))
-				}
-				break
-			}
-			h = e.next
+		if c.head[i] != 0 {
+			c.slot[i] = int32(t.findInLocked(&t.shards[c.si[i]], c.bkt[i], &c.ik[i], now))
 		}
 	}
 }

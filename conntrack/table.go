@@ -453,6 +453,31 @@ func (t *Table) findLocked(s *shard, b uint32, k *ikey, now int64, template bool
 	return -1
 }
 
+// findInLocked is findLocked for a client-side lookup (no templates), with
+// IPv4 keys compared inline: the first entry in k's chain with the key
+// decides. Live, it is the answer; expired, findLocked walks the chain
+// again to remove it (and whatever else it would), so the effects are
+// findLocked's exactly. IPv6 keys, whose full addresses are in the side
+// store, take findLocked.
+func (t *Table) findInLocked(s *shard, b uint32, k *ikey, now int64) int {
+	if k.v6 {
+		return t.findLocked(s, b, k, now, false)
+	}
+	ents := s.ents
+	for h := ents[b].head; h != 0; {
+		e := &ents[h-1]
+		if e.caddr == k.ca && e.vaddr == k.va && e.cport == k.cp && e.vport == k.vp &&
+			e.proto == k.proto && e.flags&(fV6|fTemplate) == 0 {
+			if int32(nowTicks(now)-e.expires) < 0 {
+				return int(h - 1)
+			}
+			return t.findLocked(s, b, k, now, false)
+		}
+		h = e.next
+	}
+	return -1
+}
+
 // Lookup finds the connection of a packet from the client (the "in"
 // lookup). An entry whose timer has run out is expired on the spot and not
 // returned. It does not change the entry: call Update for the packet.
@@ -467,7 +492,7 @@ func (t *Table) Lookup(now int64, k Key) (c Conn, ok bool) {
 	s.mu.Lock()
 	b := s.home(h)
 	s.prefetchLocked(b)
-	slot := t.findLocked(s, b, &ik, now, false)
+	slot := t.findInLocked(s, b, &ik, now)
 	if slot < 0 {
 		s.mu.Unlock()
 		return Conn{}, false
@@ -664,7 +689,7 @@ func (t *Table) LookupUpdate(now int64, k Key, dir Dir, tcpFlags uint8) (c Conn,
 	s.mu.Lock()
 	b := s.home(h)
 	s.prefetchLocked(b)
-	slot := t.findLocked(s, b, &ik, now, false)
+	slot := t.findInLocked(s, b, &ik, now)
 	if slot < 0 {
 		s.mu.Unlock()
 		return Conn{}, false
