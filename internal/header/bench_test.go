@@ -217,3 +217,7 @@ func BenchmarkNATPathFused(b *testing.B) {
 		return ok
 	})
 }
+
+// BenchmarkVerifyL4TCP4x1460 verifies a full-size TCP/IPv4 segment (1480
+// bytes summed).
+func BenchmarkVerifyL4TCP4x1460(b *testing.B) { benchVerify(b, tcp4Frame(b, 1460)) }
