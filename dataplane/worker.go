@@ -355,7 +355,7 @@ func (w *Worker) forwardIn(in *link.Batch, i int, s *Snapshot, svc *Service, c *
 	p := w.p
 	d := s.Dest(c.Dest)
 	w.traceConn(c, d, kind, choice)
-	if !p.DecrementTTL(in.Frame(i)) {
+	if p.TTL <= 1 {
 		return w.timeExceeded(in, i, s, now)
 	}
 	n := p.IPLen
@@ -365,10 +365,12 @@ func (w *Worker) forwardIn(in *link.Batch, i int, s *Snapshot, svc *Service, c *
 	}
 	switch c.Method {
 	case conntrack.MethodMasq:
-		return w.natIn(in, i, s, c)
+		return w.natIn(in, i, s, c) // decrements the TTL with the rewrite
 	case conntrack.MethodRoute:
+		p.DecrementTTL(in.Frame(i))
 		return w.dr(in, i, s, c, now)
 	case conntrack.MethodTunnel:
+		p.DecrementTTL(in.Frame(i))
 		return w.tun(in, i, s, c, now)
 	}
 	return ActDrop, ReasonNoRoute
@@ -463,7 +465,7 @@ func (w *Worker) reply(in *link.Batch, i int, s *Snapshot, now int64) (Action, R
 		w.traceConn(&c, d, ConnExisting, 0)
 		return ActDrop, Reason(header.BadL4Checksum)
 	}
-	if !p.DecrementTTL(frame) {
+	if p.TTL <= 1 {
 		w.traceConn(&c, d, ConnExisting, 0)
 		return w.timeExceeded(in, i, s, now)
 	}
@@ -482,9 +484,8 @@ func (w *Worker) reply(in *link.Batch, i int, s *Snapshot, now int64) (Action, R
 	if !ok {
 		return ActDrop, ReasonNoBuffer
 	}
-	out := w.tx.Frame(j)
-	p.SetSrcAddr(out, c.Virtual.Addr())
-	p.SetSrcPort(out, c.Virtual.Port())
+	// TTL − 1 and source → VIP:vport, one checksum update each.
+	p.ForwardNATSrc(w.tx.Frame(j), c.Virtual.Addr(), c.Virtual.Port())
 	return w.sendToClient(s, j, c.Client.Addr(), c.Virtual.Addr(), ActReplyNAT, now)
 }
 
@@ -498,9 +499,8 @@ func (w *Worker) natIn(in *link.Batch, i int, s *Snapshot, c *conntrack.Conn) (A
 	if !ok {
 		return ActDrop, ReasonNoBuffer
 	}
-	out := w.tx.Frame(j)
-	p.SetDstAddr(out, c.Real.Addr())
-	p.SetDstPort(out, c.Real.Port())
+	// TTL − 1 and destination → real server, one checksum update each.
+	p.ForwardNATDst(w.tx.Frame(j), c.Real.Addr(), c.Real.Port())
 	return w.sendTo(s, j, c.Real.Addr(), w.srcFor(s, c.Real.Addr(), c.Virtual.Addr()), ActNAT, in.Meta[i].Time)
 }
 
