@@ -97,10 +97,10 @@ type Worker struct {
 	pre   bool            // the current batch went through prefetch
 	ps    []header.Parsed // decoded frames
 	pr    []header.Reason // their decode results
-	pslot []int           // index into keys/conns for frame i, or -1
+	pslot []int           // index into keys/hits for frame i, or -1
 	psvc  []*Service      // frame i's virtual service, if any
 	keys  []conntrack.Key
-	conns []conntrack.Conn
+	hits  []conntrack.Hit
 	found []bool
 	cur   int // the frame being handled
 }
@@ -109,7 +109,7 @@ func newWorker(e *Engine, id int) *Worker {
 	w := &Worker{e: e, id: id, tx: link.NewBatch(e.cfg.BatchSize + maxPendingFrames + 1)}
 	n := e.cfg.BatchSize
 	w.ps, w.pr, w.pslot, w.psvc = make([]header.Parsed, n), make([]header.Reason, n), make([]int, n), make([]*Service, n)
-	w.keys, w.conns, w.found = make([]conntrack.Key, n), make([]conntrack.Conn, n), make([]bool, n)
+	w.keys, w.hits, w.found = make([]conntrack.Key, n), make([]conntrack.Hit, n), make([]bool, n)
 	w.p = &w.own
 	w.pickFn = w.pick
 	w.destFn = w.dest
@@ -168,7 +168,7 @@ func (w *Worker) prefetch(in *link.Batch, s *Snapshot) {
 		k++
 	}
 	if k > 0 {
-		w.e.table.LookupBatch(in.Meta[0].Time, w.keys[:k], w.conns[:k], w.found[:k])
+		w.e.table.LookupBatchHits(in.Meta[0].Time, w.keys[:k], w.hits[:k], w.found[:k])
 	}
 }
 
@@ -270,10 +270,12 @@ func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now
 			return ActDrop, Reason(header.BadL4Checksum)
 		}
 		if w.pre && w.pslot[i] >= 0 && w.found[w.pslot[i]] {
-			c := &w.conns[w.pslot[i]]
-			if st, ok := w.e.table.Update(now, c.Ref, conntrack.DirInput, p.TCPFlags); ok {
-				c.State = st
-				return w.forwardIn(in, i, s, svc, c, ConnExisting, 0, now)
+			h := &w.hits[w.pslot[i]]
+			if st, ok := w.e.table.Update(now, h.Ref, conntrack.DirInput, p.TCPFlags); ok {
+				// A client-side hit: Client, Virtual and Proto are the key's.
+				c := conntrack.Conn{Ref: h.Ref, Proto: key.Proto, Client: netip.AddrPortFrom(key.CAddr, key.CPort),
+					Virtual: netip.AddrPortFrom(key.VAddr, key.VPort), Real: h.Real, Dest: h.Dest, Method: h.Method, State: st}
+				return w.forwardIn(in, i, s, svc, &c, ConnExisting, 0, now)
 			}
 		}
 		if c, ok := w.e.table.LookupUpdate(now, key, conntrack.DirInput, p.TCPFlags); ok {
