@@ -16,31 +16,6 @@ import (
 // ldModelCmp compares model values, netip types included.
 var ldModelCmp = cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{}, netip.Prefix{})
 
-// ldCorpusDir returns <module root>/../shared/corpus/<sub>, or skips the
-// test when it is absent.
-func ldCorpusDir(t *testing.T, sub string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("module root not found; corpus test skipped")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus", sub)
-	if _, err := os.Stat(c); err != nil {
-		t.Skipf("corpus %s not present: %v", c, err)
-	}
-	return c
-}
-
 // ldProblemStrings renders problems as "file:line:col: severity: msg".
 func ldProblemStrings(ps []Problem) []string {
 	out := make([]string, len(ps))
@@ -51,7 +26,7 @@ func ldProblemStrings(ps []Problem) []string {
 }
 
 func TestParseLdirectordCorpusSamples(t *testing.T) {
-	dir := ldCorpusDir(t, "ldirectord-samples")
+	dir := corpusDir(t, "ldirectord-samples")
 	// MANIFEST.md: ldirectord itself rejects only vincentmli-lvsadm.
 	tests := []struct {
 		sub       string
@@ -105,7 +80,7 @@ func TestParseLdirectordCorpusSamples(t *testing.T) {
 }
 
 func TestParseLdirectordCorpusContent(t *testing.T) {
-	dir := ldCorpusDir(t, "ldirectord-samples")
+	dir := corpusDir(t, "ldirectord-samples")
 	name := filepath.Join(dir, "resource-agents", "ldirectord.cf")
 	src, err := os.ReadFile(name)
 	if err != nil {
