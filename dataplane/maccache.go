@@ -45,8 +45,13 @@ func macWord(m MAC) uint64 {
 	return uint64(m[0])<<40 | uint64(m[1])<<32 | uint64(m[2])<<24 | uint64(m[3])<<16 | uint64(m[4])<<8 | uint64(m[5]) | 1<<63
 }
 
-// store records a → m.
+// store records a → m. A client that opens many connections from the
+// same MAC costs only loads (plain moves on amd64): the slot is rewritten,
+// with its locked operations, only when it changes.
 func (c *macCache) store(a netip.Addr, m MAC) {
+	if old, ok := c.load(a); ok && old == m {
+		return
+	}
 	w := addrWords(a)
 	s := c.slot(w)
 	for {
