@@ -2,7 +2,6 @@ package dataplane
 
 import (
 	"net/netip"
-	"time"
 
 	"github.com/uvslb/uvs/internal/header"
 	"github.com/uvslb/uvs/internal/link"
@@ -64,8 +63,6 @@ func buildICMPError(buf []byte, lt link.Type, p *header.Parsed, frame []byte, ki
 	}
 	return eth + n
 }
-
-func durationNS(ns int64) time.Duration { return time.Duration(ns) }
 
 // prefixMask4 is an IPv4 netmask of the given prefix length (ipvsadm -M).
 func prefixMask4(bits int) uint32 {

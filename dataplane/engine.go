@@ -19,9 +19,11 @@ type Config struct {
 	LinkType link.Type
 	// Neighbours are static IP → MAC entries (config, --neigh).
 	Neighbours map[netip.Addr]MAC
-	// BatchSize is the capacity of each worker's transmit batch; 0 means 64.
-	// A batch of n input frames can produce at most n + maxPendingFrames
-	// output frames plus one request per frame.
+	// BatchSize is the largest input batch a worker takes with its
+	// prefetch phase; 0 means 64. The transmit batch holds BatchSize +
+	// maxPendingFrames + 1 frames (one output per input, plus the frames a
+	// resolved neighbour releases); what does not fit is dropped and
+	// counted as no_buffer.
 	BatchSize int
 }
 

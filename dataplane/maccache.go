@@ -49,11 +49,11 @@ func macWord(m MAC) uint64 {
 // same MAC costs only loads (plain moves on amd64): the slot is rewritten,
 // with its locked operations, only when it changes.
 func (c *macCache) store(a netip.Addr, m MAC) {
-	if old, ok := c.load(a); ok && old == m {
-		return
-	}
 	w := addrWords(a)
 	s := c.slot(w)
+	if old, ok := s.read(w); ok && old == m {
+		return
+	}
 	for {
 		q := s.seq.Load()
 		if q&1 == 0 && s.seq.CompareAndSwap(q, q+1) {
@@ -70,7 +70,11 @@ func (c *macCache) store(a netip.Addr, m MAC) {
 // load returns the MAC stored for a.
 func (c *macCache) load(a netip.Addr) (MAC, bool) {
 	w := addrWords(a)
-	s := c.slot(w)
+	return c.slot(w).read(w)
+}
+
+// read returns the MAC the slot holds for the address words w.
+func (s *macSlot) read(w [4]uint32) (MAC, bool) {
 	for tries := 0; tries < 4; tries++ {
 		q := s.seq.Load()
 		if q&1 != 0 {

@@ -47,9 +47,8 @@ type neighEntry struct {
 // pendingFrame is a frame waiting for an address to resolve, copied out of
 // the worker's batch.
 type pendingFrame struct {
-	buf   []byte
-	cause int64 // time of the frame that caused it
-	act   Action
+	buf []byte
+	act Action // what sending it is (nat, dr, tun, ...), for the trace
 }
 
 type pendingAddr struct {
@@ -149,7 +148,7 @@ func (t *neighTable) queue(ip netip.Addr, frame []byte, now int64, act Action) (
 	if len(p.frames) >= maxPendingFrames {
 		return ask, false
 	}
-	p.frames = append(p.frames, pendingFrame{buf: append([]byte(nil), frame...), cause: now, act: act})
+	p.frames = append(p.frames, pendingFrame{buf: append([]byte(nil), frame...), act: act})
 	return ask, true
 }
 

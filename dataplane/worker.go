@@ -3,6 +3,7 @@ package dataplane
 import (
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/uvslb/uvs/conntrack"
 	"github.com/uvslb/uvs/internal/header"
@@ -112,7 +113,7 @@ func newWorker(e *Engine, id int) *Worker {
 	w.keys, w.hits, w.found = make([]conntrack.Key, n), make([]conntrack.Hit, n), make([]bool, n)
 	w.p = &w.own
 	w.pickFn = w.pick
-	w.destFn = w.dest
+	w.destFn = w.target // a template's real server: still usable?
 	return w
 }
 
@@ -396,7 +397,7 @@ func (w *Worker) schedule(s *Snapshot, svc *Service, key conntrack.Key, now int6
 		cs.Proto = p.Proto
 	}
 	if svc.Persistent {
-		cs.PersistTimeout = durationNS(svc.PersistTimeout)
+		cs.PersistTimeout = time.Duration(svc.PersistTimeout)
 		if p.IPVersion == 4 {
 			cs.Netmask = prefixMask4(svc.PersistBits)
 		} else {
@@ -424,11 +425,6 @@ func (w *Worker) pick() (conntrack.Target, bool) {
 	return w.target(d.ID)
 }
 
-// dest reports whether a template's real server is still usable.
-func (w *Worker) dest(id scheduler.DestID) (conntrack.Target, bool) {
-	return w.target(id)
-}
-
 func (w *Worker) target(id scheduler.DestID) (conntrack.Target, bool) {
 	d := w.ctx.snap.Dest(id)
 	if d == nil || !d.Available {
@@ -454,30 +450,24 @@ func (w *Worker) reply(in *link.Batch, i int, s *Snapshot, now int64) (Action, R
 	}
 	frame := in.Frame(i)
 	d := s.Dest(c.Dest)
-	var svc *Service
+	svc := s.lookup(c.Proto, c.Virtual.Addr(), c.Virtual.Port(), p.IPVersion)
 	if w.tracer != nil {
-		svc = s.lookup(c.Proto, c.Virtual.Addr(), c.Virtual.Port(), p.IPVersion)
 		w.rec.Service = svc
 	}
+	w.traceConn(&c, d, ConnExisting, 0)
 	if p.Proto == ProtoTCP && !header.ValidTCPFlags(p.TCPFlags) {
-		w.traceConn(&c, d, ConnExisting, 0)
 		return ActDrop, Reason(header.BadTCPFlags)
 	}
 	if !p.VerifyL4(frame) {
-		w.traceConn(&c, d, ConnExisting, 0)
 		return ActDrop, Reason(header.BadL4Checksum)
 	}
 	if p.TTL <= 1 {
-		w.traceConn(&c, d, ConnExisting, 0)
 		return w.timeExceeded(in, i, s, now)
 	}
 	c.State, _ = w.e.table.Update(now, c.Ref, conntrack.DirOutput, p.TCPFlags)
-	w.traceConn(&c, d, ConnExisting, 0)
+	w.traceConn(&c, d, ConnExisting, 0) // the state after the packet
 	if d != nil {
 		d.Stats.Out(w.id, p.IPLen)
-	}
-	if svc == nil {
-		svc = s.lookup(c.Proto, c.Virtual.Addr(), c.Virtual.Port(), p.IPVersion)
 	}
 	if svc != nil {
 		svc.Stats.Out(w.id, p.IPLen)
