@@ -152,7 +152,7 @@ func Replay(opt ReplayOptions) (ReplayResult, error) {
 	var tr dataplane.Tracer
 	if opt.TraceW != nil {
 		if opt.Text {
-			tr = &textTracer{w: bufio.NewWriter(opt.TraceW), snap: snap, table: table}
+			tr = &textTracer{w: bufio.NewWriter(opt.TraceW), table: table}
 		} else {
 			tr = &jsonTracer{w: bufio.NewWriter(opt.TraceW)}
 		}

@@ -250,33 +250,46 @@ func icmpName(p *header.Parsed) string {
 // NAT, DR and TUN.
 type textTracer struct {
 	w     *bufio.Writer
-	snap  *dataplane.Snapshot
 	table *conntrack.Table
 	n     int
-	err   error
 }
 
-var schedWhy = map[string]string{
-	"rr":    "round robin: the next real server in the list",
-	"wrr":   "weighted round robin: the next server whose weight reaches the current weight step",
-	"lc":    "least connections: fewest (active×256 + inactive)",
-	"wlc":   "weighted least connections: lowest (active×256 + inactive) / weight",
-	"sed":   "shortest expected delay: lowest (active+1) / weight",
-	"nq":    "never queue: an idle server if any, else shortest expected delay",
-	"fo":    "weighted fail-over: the available server with the highest weight",
-	"ovf":   "weighted overflow: the highest-weight server with active connections ≤ weight",
-	"twos":  "power of two choices: the less loaded of two weighted random picks",
-	"dh":    "destination hashing: hash of the destination address",
-	"sh":    "source hashing: hash of the client address",
-	"mh":    "Maglev hashing: the client address's slot in the Maglev table",
-	"lblc":  "locality-based least connections: the server cached for this destination",
-	"lblcr": "locality-based least connections with replication",
+// schedWhy says in a few words how a scheduler chooses.
+func schedWhy(name string) string {
+	switch name {
+	case "rr":
+		return "round robin: the next real server in the list"
+	case "wrr":
+		return "weighted round robin: the next server whose weight reaches the current weight step"
+	case "lc":
+		return "least connections: fewest (active×256 + inactive)"
+	case "wlc":
+		return "weighted least connections: lowest (active×256 + inactive) / weight"
+	case "sed":
+		return "shortest expected delay: lowest (active+1) / weight"
+	case "nq":
+		return "never queue: an idle server if any, else shortest expected delay"
+	case "fo":
+		return "weighted fail-over: the available server with the highest weight"
+	case "ovf":
+		return "weighted overflow: the highest-weight server with active connections ≤ weight"
+	case "twos":
+		return "power of two choices: the less loaded of two weighted random picks"
+	case "dh":
+		return "destination hashing: hash of the destination address"
+	case "sh":
+		return "source hashing: hash of the client address"
+	case "mh":
+		return "Maglev hashing: the client address's slot in the Maglev table"
+	case "lblc":
+		return "locality-based least connections: the server cached for this destination"
+	case "lblcr":
+		return "locality-based least connections with replication"
+	}
+	return ""
 }
 
 func (t *textTracer) Trace(r *dataplane.Record, tx *link.Batch) {
-	if t.err != nil {
-		return
-	}
 	t.n++
 	w := t.w
 	fmt.Fprintf(w, "#%d %s in   %s\n", t.n, seconds(r.Time), Summarize(r.In, r.LinkType))
@@ -302,7 +315,7 @@ func (t *textTracer) Trace(r *dataplane.Record, tx *link.Batch) {
 		default:
 			why := ""
 			if r.Service != nil {
-				why = schedWhy[r.Service.SchedName]
+				why = schedWhy(r.Service.SchedName)
 			}
 			fmt.Fprintf(w, "     scheduler chose %s (%s)", r.Real, why)
 			if r.Dest != nil {
@@ -319,7 +332,6 @@ func (t *textTracer) Trace(r *dataplane.Record, tx *link.Batch) {
 	for j := r.OutFirst; j < r.OutEnd; j++ {
 		fmt.Fprintf(w, "     out  %s\n", Summarize(tx.Frame(j), r.LinkType))
 	}
-	t.err = nil
 }
 
 // explain writes one line saying what the director did, with the fields
@@ -381,12 +393,17 @@ func explain(w *bufio.Writer, r *dataplane.Record, tx *link.Batch) {
 	if a.TTL != b.TTL {
 		ch = append(ch, fmt.Sprintf("ttl %d → %d", a.TTL, b.TTL))
 	}
-	what := map[dataplane.Action]string{
-		dataplane.ActNAT:      "NAT: destination rewritten to the real server",
-		dataplane.ActDR:       "DR: only the MAC changes; the real server owns the VIP and answers the client directly",
-		dataplane.ActReplyNAT: "reply NAT: the real server's answer leaves from the VIP",
-		dataplane.ActICMP:     "ICMP error of a connection, translated",
-	}[r.Action]
+	var what string
+	switch r.Action {
+	case dataplane.ActNAT:
+		what = "NAT: destination rewritten to the real server"
+	case dataplane.ActDR:
+		what = "DR: only the MAC changes; the real server owns the VIP and answers the client directly"
+	case dataplane.ActReplyNAT:
+		what = "reply NAT: the real server's answer leaves from the VIP"
+	case dataplane.ActICMP:
+		what = "ICMP error of a connection, translated"
+	}
 	fmt.Fprintf(w, "     %s; rewrote %s\n", what, strings.Join(ch, ", "))
 }
 
