@@ -24,7 +24,7 @@ var (
 	rs     = []netip.Addr{netip.MustParseAddr("198.19.0.2"), netip.MustParseAddr("198.19.0.3")}
 )
 
-// engine builds a NAT (or method m) service VIP:80 with wlc over two real
+// engine builds a NAT (or method m) service VIP:80 with rr over two real
 // servers and a table of maxConns entries.
 func engine(tb testing.TB, maxConns int, m dataplane.Method, batch int) (*dataplane.Engine, *conntrack.Table) {
 	tb.Helper()
@@ -56,7 +56,7 @@ func engine(tb testing.TB, maxConns int, m dataplane.Method, batch int) (*datapl
 	return e, table
 }
 
-// template returns a TCP/IPv4 frame from 10.x client to the VIP.
+// template returns a TCP/IPv4 frame from client 198.18.1.1 to the VIP.
 func template(tb testing.TB, flags string) []byte {
 	tb.Helper()
 	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.IP{198, 18, 1, 1}, DstIP: vip.AsSlice(), Flags: layers.IPv4DontFragment}
