@@ -83,7 +83,8 @@ func (e *Engine) Drops() [NumReasons]uint64 {
 // Tick runs the time-driven work on the engine's clock (monotonic ns, or
 // capture time under replay): the 2-second rate estimator, an incremental
 // connection-table sweep and neighbour-resolution give-ups. The daemon
-// calls it periodically; replay calls it before every frame.
+// calls it periodically, from one goroutine (its clock fields are not
+// shared); replay calls it before every frame.
 func (e *Engine) Tick(now int64) {
 	if e.lastEstimate == 0 {
 		e.lastEstimate = now
