@@ -68,22 +68,23 @@ func TestLookupBatch(t *testing.T) {
 		for i := range keys {
 			keys[i] = pool[i]
 		}
-		tb.LookupBatchHits(sec, keys[:], out[:], found[:])
+		tb.LookupBatchHits(sec, keys[:], nil, out[:], found[:])
 	}); got != 0 {
 		t.Errorf("LookupBatchHits: AllocsPerRun = %v, want 0", got)
 	}
 }
 
-// TestLookupBatchEquivalence drives three tables built alike through the
-// same random operations, except that packets are looked up one at a time
-// with Lookup on the first, in batches with LookupBatch on the second and
-// with LookupBatchHits on the third, and checks that every result agrees
-// with Lookup's and that the tables stay the same (Stats, per-server
+// TestLookupBatchEquivalence drives five tables built alike through the
+// same random operations. Packets are looked up one at a time with Lookup
+// on table 0, in batches with LookupBatch on table 1 and with
+// LookupBatchHits on table 2, and those three are advanced alike with
+// Update afterwards. Tables 3 and 4 advance flows during the lookup: table
+// 3 one key at a time with Lookup then Update at the key's own time, table
+// 4 with LookupBatchHits and Steps. Every result must agree within each
+// group, and the tables of a group must stay the same (Stats, per-server
 // counters, List). Batches repeat keys and mix IPv4, IPv6, invalid keys,
 // templates' keys and entries expiring at the batch's time. The tables are
-// small so that expiry and eviction are frequent; the 512-shard
-// configuration takes the path for tables with more shards than the
-// lock bitmap covers.
+// small so that expiry and eviction are frequent.
 func TestLookupBatchEquivalence(t *testing.T) {
 	targets := []Target{
 		target(1, "192.168.1.11", 8080, MethodMasq),
@@ -99,7 +100,8 @@ func TestLookupBatchEquivalence(t *testing.T) {
 		for seed := uint64(1); seed <= 3; seed++ {
 			cfg.Seed = seed
 			rng := rand.New(rand.NewPCG(seed, uint64(cfg.Shards)))
-			tabs := [3]*Table{newTable(t, cfg), newTable(t, cfg), newTable(t, cfg)}
+			tabs := [5]*Table{newTable(t, cfg), newTable(t, cfg), newTable(t, cfg), newTable(t, cfg), newTable(t, cfg)}
+			groups := [][]*Table{tabs[:3], tabs[3:]}
 			nAddr := 2 + cfg.Shards/16
 			randKey := func() (Key, Target) {
 				proto := uint8(ProtoTCP)
@@ -123,7 +125,10 @@ func TestLookupBatchEquivalence(t *testing.T) {
 			keys := make([]Key, 80)
 			conns := make([]Conn, 80)
 			hitsOut := make([]Hit, 80)
-			found := [2][]bool{make([]bool, 80), make([]bool, 80)}
+			found := [3][]bool{make([]bool, 80), make([]bool, 80), make([]bool, 80)}
+			steps := make([]Step, 80)
+			stepped := make([]Hit, 80)
+			stepHits := 0
 			for op := range 6000 {
 				now += rng.Int64N(sec / 2)
 				if rng.IntN(100) == 0 {
@@ -139,14 +144,12 @@ func TestLookupBatchEquivalence(t *testing.T) {
 						svc.Prefix6 = 120
 					}
 					dest := func(scheduler.DestID) (Target, bool) { return tg, true }
-					var c0 Conn
-					var s0 Status
-					for j, tb := range tabs {
-						c, s := tb.Schedule(now, k, svc, fixed(tg), dest)
-						if j == 0 {
-							c0, s0 = c, s
-						} else if c != c0 || s != s0 {
-							t.Fatalf("%+v op %d: Schedule(%v) = %+v, %v on table %d; %+v, %v on table 0", cfg, op, k, c, s, j, c0, s0)
+					for _, g := range groups {
+						c0, s0 := g[0].Schedule(now, k, svc, fixed(tg), dest)
+						for j, tb := range g[1:] {
+							if c, s := tb.Schedule(now, k, svc, fixed(tg), dest); c != c0 || s != s0 {
+								t.Fatalf("%+v op %d: Schedule(%v) = %+v, %v on table %d of its group; %+v, %v on the first", cfg, op, k, c, s, j+1, c0, s0)
+							}
 						}
 					}
 				case what < 18: // a batch of packets
@@ -159,8 +162,31 @@ func TestLookupBatchEquivalence(t *testing.T) {
 						}
 					}
 					tabs[1].LookupBatch(now, keys[:n], conns[:n], found[0][:n])
-					tabs[2].LookupBatchHits(now, keys[:n], hitsOut[:n], found[1][:n])
+					tabs[2].LookupBatchHits(now, keys[:n], nil, hitsOut[:n], found[1][:n])
 					batches++
+					// Steps: packets at non-decreasing times from now on,
+					// some only looked up.
+					kNow := now
+					for i := range n {
+						kNow += rng.Int64N(sec / 8)
+						steps[i] = Step{Now: kNow, TCPFlags: []uint8{fSYN, fSYNACK, fACK, fFINACK, fRST, 0}[rng.IntN(6)], Advance: rng.IntN(4) != 0}
+					}
+					tabs[4].LookupBatchHits(now, keys[:n], steps[:n], stepped[:n], found[2][:n])
+					for i, k := range keys[:n] {
+						at := now
+						if steps[i].Advance {
+							at = steps[i].Now
+						}
+						want, ok := tabs[3].Lookup(at, k)
+						if ok && steps[i].Advance {
+							want.State, ok = tabs[3].Update(at, want.Ref, DirInput, steps[i].TCPFlags)
+							stepHits++
+						}
+						wantHit := Hit{Ref: want.Ref, Real: want.Real, Dest: want.Dest, Method: want.Method, State: want.State}
+						if found[2][i] != ok || (ok && stepped[i] != wantHit) {
+							t.Fatalf("%+v op %d: LookupBatchHits with %+v, key %d of %d (%v) = %+v, %v; Lookup+Update = %+v, %v", cfg, op, steps[i], i, n, k, stepped[i], found[2][i], wantHit, ok)
+						}
+					}
 					for i, k := range keys[:n] {
 						want, ok := tabs[0].Lookup(now, k)
 						if found[0][i] != ok || (ok && conns[i] != want) {
@@ -181,7 +207,7 @@ func TestLookupBatchEquivalence(t *testing.T) {
 					for i := range n {
 						if found[0][i] && rng.IntN(2) == 0 {
 							flags := []uint8{fSYN, fSYNACK, fACK, fFINACK, fRST, 0}[rng.IntN(6)]
-							for _, tb := range tabs {
+							for _, tb := range tabs[:3] {
 								tb.Update(now, conns[i].Ref, DirInput, flags)
 							}
 						}
@@ -192,33 +218,37 @@ func TestLookupBatchEquivalence(t *testing.T) {
 						tb.Sweep(now, budget)
 					}
 				}
-				s0 := tabs[0].Stats()
-				for j, tb := range tabs[1:] {
-					if s := tb.Stats(); s != s0 {
-						t.Fatalf("%+v op %d: Stats = %+v on table %d; %+v on table 0", cfg, op, s, j+1, s0)
+				for _, g := range groups {
+					s0 := g[0].Stats()
+					for j, tb := range g[1:] {
+						if s := tb.Stats(); s != s0 {
+							t.Fatalf("%+v op %d: Stats = %+v on table %d of its group; %+v on the first", cfg, op, s, j+1, s0)
+						}
 					}
-				}
-				for id := scheduler.DestID(1); id <= 4; id++ {
-					c0 := tabs[0].Counters(id)
-					for j, tb := range tabs[1:] {
-						c := tb.Counters(id)
-						if c.Active.Load() != c0.Active.Load() || c.Inactive.Load() != c0.Inactive.Load() || c.Persist.Load() != c0.Persist.Load() {
-							t.Fatalf("%+v op %d: Counters(%d) differ on table %d", cfg, op, id, j+1)
+					for id := scheduler.DestID(1); id <= 4; id++ {
+						c0 := g[0].Counters(id)
+						for j, tb := range g[1:] {
+							c := tb.Counters(id)
+							if c.Active.Load() != c0.Active.Load() || c.Inactive.Load() != c0.Inactive.Load() || c.Persist.Load() != c0.Persist.Load() {
+								t.Fatalf("%+v op %d: Counters(%d) differ on table %d of its group", cfg, op, id, j+1)
+							}
 						}
 					}
 				}
 			}
-			if st := tabs[0].Stats(); hits < 1000 || st.Expired < 100 {
-				t.Fatalf("%+v: %d hits in %d batches, %d expired: the mix no longer exercises the table", cfg, hits, batches, st.Expired)
+			if st := tabs[0].Stats(); hits < 1000 || stepHits < 500 || st.Expired < 100 {
+				t.Fatalf("%+v: %d hits (%d stepped) in %d batches, %d expired: the mix no longer exercises the table", cfg, hits, stepHits, batches, st.Expired)
 			}
 			if testing.Verbose() {
 				st := tabs[0].Stats()
 				t.Logf("%+v: %d hits in %d batches, %d expired, %d evicted", cfg, hits, batches, st.Expired, st.Evicted)
 			}
-			l0 := fmt.Sprint(tabs[0].List(now))
-			for j, tb := range tabs[1:] {
-				if l := fmt.Sprint(tb.List(now)); l != l0 {
-					t.Fatalf("%+v: List differs on table %d:\n%v\n%v", cfg, j+1, l, l0)
+			for _, g := range groups {
+				l0 := fmt.Sprint(g[0].List(now))
+				for j, tb := range g[1:] {
+					if l := fmt.Sprint(tb.List(now)); l != l0 {
+						t.Fatalf("%+v: List differs on table %d of its group:\n%v\n%v", cfg, j+1, l, l0)
+					}
 				}
 			}
 		}

@@ -39,9 +39,7 @@
 //
 // Templates and the connections they control may live in different shards.
 // A connection holds its template alive through the template's atomic
-// control word. Only LookupBatch and LookupBatchHits hold several shard
-// locks, taken in ascending shard order; every other method holds at most
-// one.
+// control word. No method holds more than one shard lock.
 //
 // # Under pressure
 //

@@ -274,7 +274,7 @@ func (t *Table) unlinkTemplateLocked(s *shard, slot, b uint32) {
 	for cur := s.ents[b].head; cur != 0; cur = s.ents[cur-1].next {
 		if cur == slot+1 {
 			if prev == 0 {
-				s.ents[b].head = s.ents[slot].next
+				setHead(&s.ents[b], s.ents[slot].next)
 			} else {
 				s.ents[prev-1].next = s.ents[slot].next
 			}

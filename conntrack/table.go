@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/bits"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,11 +79,16 @@ type Config struct {
 	// MaxConns bounds the number of entries (connections and templates).
 	// Required, 1..MaxMaxConns.
 	MaxConns int
-	// Shards is the number of independently locked shards, rounded down to a
-	// power of two; 0 picks one per 8192 entries, at most 256. MaxConns is
-	// enforced table-wide; each shard's slab has 1/32 headroom over an even
-	// split, and an insert that needs room evicts within its own shard.
+	// Shards is the number of shards, rounded down to a power of two; 0
+	// picks one per 8192 entries, at most 256. MaxConns is enforced
+	// table-wide; each shard's slab has 1/5 headroom over an even split,
+	// and an insert that needs room evicts within its own shard.
 	Shards int
+	// Locks is the number of locks the shards share (shard i uses lock
+	// i mod Locks), rounded down to a power of two and at most Shards; 0
+	// picks 4 per CPU (GOMAXPROCS), at least 8. Fewer locks let a batched
+	// lookup cover more keys per lock; more let more workers run at once.
+	Locks int
 	// Seed keys the hash. 0 draws a random seed; replay sets a fixed one so
 	// that eviction order (which follows slot order) is reproducible.
 	Seed uint64
@@ -124,8 +130,14 @@ type entry struct {
 	// home when a slot is free there, so a lookup usually reads one cache
 	// line (or two adjacent ones) instead of a bucket array and then the
 	// entry. head belongs to the slot, not to the entry in it: it survives
-	// the entry's removal.
+	// the entry's removal. It is written only with atomic stores (see
+	// setHead), which is why the rest of the entry is a struct of its own.
 	head uint32
+	entryBody
+}
+
+// entryBody is everything in an entry but the slot's chain head.
+type entryBody struct {
 	// The fields a lookup reads come first, so that they share a line.
 	caddr   uint32 // client address (IPv4, or IPv6 low 32 bits)
 	vaddr   uint32 // virtual address
@@ -190,7 +202,10 @@ type v6addrs [3][16]byte
 // shard is an independently locked part of the table: its own slab of
 // entries (which is also its hash index, see entry.head) and counters.
 type shard struct {
-	mu sync.Mutex
+	// mu is the lock this shard shares with the others of its stripe
+	// (Config.Locks): shards keep their slabs, eviction scans and sweeps
+	// small, while a batch of keys spread over many shards takes few locks.
+	mu *sync.Mutex
 	// ents is allocated in New and never reassigned, so its header may be
 	// read without mu (to reach a template's control word atomically).
 	ents []entry
@@ -211,7 +226,13 @@ type shard struct {
 	refused       uint64
 	evictedBy     [numStates]uint64
 
-	_ [64]byte // keep neighbouring shards' locks off one cache line
+	_ [64]byte // keep neighbouring shards' hot fields off one cache line
+}
+
+// lockStripe is one of the locks the shards share, on its own cache line.
+type lockStripe struct {
+	mu sync.Mutex
+	_  [64 - unsafe.Sizeof(sync.Mutex{})]byte
 }
 
 // Table is the connection table. All methods are safe for concurrent use;
@@ -220,12 +241,13 @@ type shard struct {
 // clock (monotonic time for a live director, capture timestamps in replay);
 // it must not go backwards by more than the shortest timeout.
 //
-// Lock order: sweepMu, then shard locks in ascending shard index (only
-// LookupBatch and LookupBatchHits hold more than one shard lock). Templates and
+// Lock order: sweepMu, then one shard lock (no method holds two, which
+// matters all the more because shards share locks). Templates and
 // the connections they control may live in different shards; the
 // cross-shard link is the template's atomic control word.
 type Table struct {
 	shards          []shard
+	locks           []lockStripe
 	shardShift      uint // 64 - log2(len(shards)); shard = hash >> shardShift
 	strideBits      uint // Ref index = shard<<strideBits | slot
 	seed            uint64
@@ -251,8 +273,8 @@ func New(cfg Config) (*Table, error) {
 	if cfg.MaxConns < 1 || cfg.MaxConns > MaxMaxConns {
 		return nil, fmt.Errorf("conntrack: MaxConns %d out of range 1..%d", cfg.MaxConns, MaxMaxConns)
 	}
-	if cfg.Shards < 0 || cfg.IdleEvict < 0 {
-		return nil, errors.New("conntrack: negative Shards or IdleEvict")
+	if cfg.Shards < 0 || cfg.Locks < 0 || cfg.IdleEvict < 0 {
+		return nil, errors.New("conntrack: negative Shards, Locks or IdleEvict")
 	}
 	n := cfg.Shards
 	if n == 0 {
@@ -296,8 +318,15 @@ func New(cfg Config) (*Table, error) {
 	// TLB misses).
 	ents := make([]entry, n*per)
 	adviseHugePages(unsafe.Pointer(unsafe.SliceData(ents)), uintptr(len(ents))*unsafe.Sizeof(entry{}))
+	nl := cfg.Locks
+	if nl == 0 {
+		nl = max(8, 4*runtime.GOMAXPROCS(0))
+	}
+	nl = min(1<<(bits.Len(uint(nl))-1), n)
+	t.locks = make([]lockStripe, nl)
 	for i := range t.shards {
 		t.shards[i].ents = ents[i*per : (i+1)*per : (i+1)*per]
+		t.shards[i].mu = &t.locks[i&(nl-1)].mu
 	}
 	for s := StateNone; s < numStates; s++ {
 		t.timeouts[s].Store(toTicks(DefaultTimeout(s)))
@@ -795,7 +824,7 @@ func (t *Table) removeLocked(s *shard, slot, prev, b uint32, why int) {
 	e := &s.ents[slot]
 	if e.flags&fUnlinked == 0 {
 		if prev == 0 {
-			s.ents[b].head = e.next
+			setHead(&s.ents[b], e.next)
 		} else {
 			s.ents[prev-1].next = e.next
 		}
@@ -829,8 +858,17 @@ func (t *Table) removeLocked(s *shard, slot, prev, b uint32, why int) {
 	}
 	atomic.StoreUint32(&e.link, 0)
 	// The slot's chain head (possibly just updated above) stays.
-	*e = entry{head: e.head, gen: gen}
+	e.reset(entryBody{gen: gen})
 }
+
+// setHead sets the chain head of slot e. Heads are written atomically
+// because batched lookups read them without the shard lock, as prefetch
+// hints (prepChunk); reads under the lock need no atomics.
+func setHead(e *entry, v uint32) { atomic.StoreUint32(&e.head, v) }
+
+// reset overwrites everything in e but its chain head (which belongs to
+// the slot, and may be read concurrently as a hint, see setHead) with n.
+func (e *entry) reset(n entryBody) { e.entryBody = n }
 
 // Eviction classes, best victim first.
 const (
@@ -1076,8 +1114,7 @@ func (t *Table) insertLocked(s *shard, b uint32, n *newEntry, now int64) (uint32
 	} else if n.method != MethodMasq {
 		flags |= fNoOutput
 	}
-	*e = entry{
-		head:    e.head,
+	e.reset(entryBody{
 		expires: deadline(now, n.timeout),
 		caddr:   n.k.ca,
 		vaddr:   n.k.va,
@@ -1094,8 +1131,8 @@ func (t *Table) insertLocked(s *shard, b uint32, n *newEntry, now int64) (uint32
 		proto:   n.k.proto,
 		state:   uint8(n.state),
 		method:  uint8(n.method),
-	}
-	s.ents[b].head = slot + 1
+	})
+	setHead(&s.ents[b], slot+1)
 	s.live++
 	s.created++
 	if n.template {
