@@ -40,7 +40,7 @@ func (w *Worker) icmpError(in *link.Batch, i int, s *Snapshot, now int64) (Actio
 		if !p.DecrementTTL(frame) {
 			return ActDrop, ReasonTTLExceeded // never answer an ICMP error with one
 		}
-		d.Stats.In(w.id, p.IPLen)
+		w.stats.in(w.id, d.Stats, p.IPLen)
 		switch c.Method {
 		case conntrack.MethodMasq:
 			if c.Real.Addr().Is4() != p.Dst.Is4() {
@@ -83,7 +83,7 @@ func (w *Worker) icmpError(in *link.Batch, i int, s *Snapshot, now int64) (Actio
 		return ActDrop, ReasonTTLExceeded
 	}
 	if d != nil {
-		d.Stats.Out(w.id, p.IPLen)
+		w.stats.out(w.id, d.Stats, p.IPLen)
 	}
 	j, ok := w.take(in, i)
 	if !ok {

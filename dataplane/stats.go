@@ -63,6 +63,79 @@ func (s *Stats) Out(w, n int) {
 // Conn counts one scheduled connection on worker w.
 func (s *Stats) Conn(w int) { bump(&s.shards[w].conns, 1) }
 
+// add adds c to worker w's shard.
+func (s *Stats) add(w int, c *Counters) {
+	sh := &s.shards[w]
+	if c.Conns != 0 {
+		bump(&sh.conns, c.Conns)
+	}
+	if c.InPkts != 0 {
+		bump(&sh.inPkts, c.InPkts)
+		bump(&sh.inBytes, c.InBytes)
+	}
+	if c.OutPkts != 0 {
+		bump(&sh.outPkts, c.OutPkts)
+		bump(&sh.outBytes, c.OutBytes)
+	}
+}
+
+// statBatchSize is how many Stats one batch gathers counts for before it
+// adds them early.
+const statBatchSize = 8
+
+// statBatch gathers a worker's counts during one Process call in plain
+// memory and adds them to their Stats at its end: an atomic store costs
+// about as much as the rest of a packet's counting, and a batch usually
+// touches only a service and a few real servers. Readers see the counts at
+// most one batch late.
+type statBatch struct {
+	n   int
+	ent [statBatchSize]struct {
+		s *Stats
+		c Counters
+	}
+}
+
+// of returns the pending counts of s.
+func (b *statBatch) of(w int, s *Stats) *Counters {
+	for i := range b.n {
+		if b.ent[i].s == s {
+			return &b.ent[i].c
+		}
+	}
+	if b.n == len(b.ent) {
+		b.flush(w)
+	}
+	e := &b.ent[b.n]
+	b.n++
+	e.s, e.c = s, Counters{}
+	return &e.c
+}
+
+func (b *statBatch) in(w int, s *Stats, n int) {
+	c := b.of(w, s)
+	c.InPkts++
+	c.InBytes += uint64(n)
+}
+
+func (b *statBatch) out(w int, s *Stats, n int) {
+	c := b.of(w, s)
+	c.OutPkts++
+	c.OutBytes += uint64(n)
+}
+
+func (b *statBatch) conn(w int, s *Stats) { b.of(w, s).Conns++ }
+
+// flush adds the pending counts to their Stats.
+func (b *statBatch) flush(w int) {
+	for i := range b.n {
+		e := &b.ent[i]
+		e.s.add(w, &e.c)
+		e.s = nil
+	}
+	b.n = 0
+}
+
 // raw sums the shards without the zero offset.
 func (s *Stats) raw() Counters {
 	var c Counters

@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -82,6 +83,7 @@ type Worker struct {
 	drops [NumReasons]atomic.Uint64 // written only by this worker (bump)
 	icmp  tokenBucket
 	ipID  uint16
+	stats statBatch // counts of the current Process call
 
 	ctx    schedCtx
 	pickFn func() (conntrack.Target, bool)
@@ -101,6 +103,7 @@ type Worker struct {
 	pslot []int           // index into keys/hits for frame i, or -1
 	psvc  []*Service      // frame i's virtual service, if any
 	keys  []conntrack.Key
+	steps []conntrack.Step // whether and how LookupBatchHits applied keys[k]'s packet
 	hits  []conntrack.Hit
 	found []bool
 	cur   int // the frame being handled
@@ -110,7 +113,7 @@ func newWorker(e *Engine, id int) *Worker {
 	w := &Worker{e: e, id: id, tx: link.NewBatch(e.cfg.BatchSize + maxPendingFrames + 1)}
 	n := e.cfg.BatchSize
 	w.ps, w.pr, w.pslot, w.psvc = make([]header.Parsed, n), make([]header.Reason, n), make([]int, n), make([]*Service, n)
-	w.keys, w.hits, w.found = make([]conntrack.Key, n), make([]conntrack.Hit, n), make([]bool, n)
+	w.keys, w.steps, w.hits, w.found = make([]conntrack.Key, n), make([]conntrack.Step, n), make([]conntrack.Hit, n), make([]bool, n)
 	w.p = &w.own
 	w.pickFn = w.pick
 	w.destFn = w.target // a template's real server: still usable?
@@ -138,39 +141,88 @@ func (w *Worker) Process(in *link.Batch, tr Tracer) {
 		w.cur = i
 		w.frame(in, i, s)
 	}
+	w.stats.flush(w.id)
 }
 
 // prefetch decodes every frame of the batch and looks up, in one
-// conntrack.LookupBatch, the connections of the client packets to virtual
-// services; those that take the fast path use the result. A frame handled later in the batch may find that an
-// earlier one changed its connection: the fast path then only uses the
-// result through its Ref (an Update on a stale Ref fails) and falls back
-// to a fresh lookup on a miss.
+// conntrack.LookupBatchHits, the connections of the client packets to
+// virtual services, so that their cache misses overlap. A packet on an
+// established flow that is sure to be forwarded (it passes every check
+// that comes before the state change, see advanceable) is also applied to
+// its connection there: a conntrack.Step, which saves the second shard
+// lock of a separate Update.
+//
+// Steps run before the rest of the batch is handled, so a packet whose
+// connection another frame of the batch may touch first (a reply, a SYN,
+// any packet that takes the slow path) is not stepped when that frame
+// comes earlier in the batch: it is then handled in frame order like the
+// others. Frames are matched by their connection's client side (a token of
+// protocol, client address and port), so a token collision only costs a
+// lookup.
 func (w *Worker) prefetch(in *link.Batch, s *Snapshot) {
 	k := 0
+	var touched [4]uint64 // tokens of frames handled in order, so far
 	for i := 0; i < in.N; i++ {
 		p := &w.ps[i]
 		w.pslot[i] = -1
 		w.psvc[i] = nil
-		w.pr[i] = p.Decode(in.Frame(i), w.e.cfg.LinkType)
+		frame := in.Frame(i)
+		w.pr[i] = p.Decode(frame, w.e.cfg.LinkType)
 		if w.pr[i] != header.OK || p.Flags&(header.FlagPorts|header.FlagICMPError) != header.FlagPorts {
 			continue
 		}
 		svc := s.lookup(p.Proto, p.Dst, p.DstPort, p.IPVersion)
 		w.psvc[i] = svc // handle uses it for every frame with ports
-		if svc == nil || p.Flags&header.FlagFragment != 0 {
+		if svc == nil {
+			// Perhaps a real server's reply: its client is the destination.
+			t := flowToken(p.Proto, p.Dst, p.DstPort)
+			touched[t>>6] |= 1 << (t & 63)
+			continue
+		}
+		if p.Flags&header.FlagFragment != 0 {
 			continue
 		}
 		// Frames off the fast path (a SYN, say) are looked up too: their
 		// result is not used, but their later Lookup and the insert at the
 		// same home slot then hit the cache.
 		w.keys[k] = conntrack.Key{Proto: p.Proto, CAddr: p.Src, CPort: p.SrcPort, VAddr: p.Dst, VPort: p.DstPort}
+		w.steps[k] = conntrack.Step{}
+		t := flowToken(p.Proto, p.Src, p.SrcPort)
+		if touched[t>>6]&(1<<(t&63)) == 0 && advanceable(s, svc, p, frame) {
+			w.steps[k] = conntrack.Step{Now: in.Meta[i].Time, TCPFlags: p.TCPFlags, Advance: true}
+		} else {
+			touched[t>>6] |= 1 << (t & 63)
+		}
 		w.pslot[i] = k
 		k++
 	}
 	if k > 0 {
-		w.e.table.LookupBatchHits(in.Meta[0].Time, w.keys[:k], w.hits[:k], w.found[:k])
+		w.e.table.LookupBatchHits(in.Meta[0].Time, w.keys[:k], w.steps[:k], w.hits[:k], w.found[:k])
 	}
+}
+
+// advanceable reports whether a client packet to svc passes every check
+// that toService makes before changing its connection's state: not from
+// the director's own MAC, valid TCP flags, the fast path's conditions and,
+// for NAT, a good L4 checksum. Such a packet, if its connection exists,
+// is forwarded with the state the packet leads to.
+func advanceable(s *Snapshot, svc *Service, p *header.Parsed, frame []byte) bool {
+	if p.LinkType == link.Ethernet && p.SrcMAC == s.MAC {
+		return false
+	}
+	if p.Proto == ProtoTCP && !header.ValidTCPFlags(p.TCPFlags) {
+		return false
+	}
+	return fastPath(s, svc, p) && (svc.method != MethodNAT || p.VerifyL4(frame))
+}
+
+// flowToken is an 8-bit digest of a connection's client side (protocol,
+// client address and port), for prefetch's ordering check.
+func flowToken(proto uint8, a netip.Addr, port uint16) uint8 {
+	b := a.As16()
+	x := uint64(binary.BigEndian.Uint32(b[12:]))<<24 ^ uint64(port)<<8 ^ uint64(proto)
+	x *= 0x9E3779B97F4A7C15
+	return uint8(x >> 56)
 }
 
 func (w *Worker) frame(in *link.Batch, i int, s *Snapshot) {
@@ -256,6 +308,13 @@ func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now
 	if w.tracer != nil {
 		w.rec.Service = svc
 	}
+	if w.pre && w.pslot[i] >= 0 && w.steps[w.pslot[i]].Advance && w.found[w.pslot[i]] {
+		// The prefetch phase checked the packet and applied it already.
+		h := &w.hits[w.pslot[i]]
+		c := conntrack.Conn{Ref: h.Ref, Proto: p.Proto, Client: netip.AddrPortFrom(p.Src, p.SrcPort),
+			Virtual: netip.AddrPortFrom(p.Dst, p.DstPort), Real: h.Real, Dest: h.Dest, Method: h.Method, State: h.State}
+		return w.forwardIn(in, i, s, svc, &c, ConnExisting, 0, now)
+	}
 	if p.Proto == ProtoTCP && !header.ValidTCPFlags(p.TCPFlags) {
 		return ActDrop, Reason(header.BadTCPFlags)
 	}
@@ -270,7 +329,7 @@ func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now
 		if svc.method == MethodNAT && !p.VerifyL4(frame) {
 			return ActDrop, Reason(header.BadL4Checksum)
 		}
-		if w.pre && w.pslot[i] >= 0 && w.found[w.pslot[i]] {
+		if w.pre && w.pslot[i] >= 0 && w.found[w.pslot[i]] && !w.steps[w.pslot[i]].Advance {
 			h := &w.hits[w.pslot[i]]
 			if st, ok := w.e.table.Update(now, h.Ref, conntrack.DirInput, p.TCPFlags); ok {
 				// A client-side hit: Client, Virtual and Proto are the key's.
@@ -324,9 +383,9 @@ func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now
 			return ActDrop, ReasonNoRoute
 		}
 		kind = ConnNew
-		svc.Stats.Conn(w.id)
+		w.stats.conn(w.id, svc.Stats)
 		if d := s.Dest(c.Dest); d != nil {
-			d.Stats.Conn(w.id)
+			w.stats.conn(w.id, d.Stats)
 		}
 		if p.LinkType == link.Ethernet {
 			w.e.clients.store(p.Src, p.SrcMAC)
@@ -362,9 +421,9 @@ func (w *Worker) forwardIn(in *link.Batch, i int, s *Snapshot, svc *Service, c *
 		return w.timeExceeded(in, i, s, now)
 	}
 	n := p.IPLen
-	svc.Stats.In(w.id, n)
+	w.stats.in(w.id, svc.Stats, n)
 	if d != nil {
-		d.Stats.In(w.id, n)
+		w.stats.in(w.id, d.Stats, n)
 	}
 	switch c.Method {
 	case conntrack.MethodMasq:
@@ -467,10 +526,10 @@ func (w *Worker) reply(in *link.Batch, i int, s *Snapshot, now int64) (Action, R
 	c.State, _ = w.e.table.Update(now, c.Ref, conntrack.DirOutput, p.TCPFlags)
 	w.traceConn(&c, d, ConnExisting, 0) // the state after the packet
 	if d != nil {
-		d.Stats.Out(w.id, p.IPLen)
+		w.stats.out(w.id, d.Stats, p.IPLen)
 	}
 	if svc != nil {
-		svc.Stats.Out(w.id, p.IPLen)
+		w.stats.out(w.id, svc.Stats, p.IPLen)
 	}
 	j, ok := w.take(in, i)
 	if !ok {
