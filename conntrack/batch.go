@@ -145,15 +145,15 @@ func (t *Table) LookupBatchHits(now int64, keys []Key, steps []Step, out []Hit, 
 // group by group takes each lock once; the keys of one connection always
 // share a shard, so they are still handled in order.
 func (t *Table) stripeGroup(c *batchChunkState, todo uint32) (*sync.Mutex, uint32) {
-	mu := t.shards[c.si[bits.TrailingZeros32(todo)]].mu
+	lk := c.lk[bits.TrailingZeros32(todo)]
 	var group uint32
 	for m := todo; m != 0; m &= m - 1 {
 		i := bits.TrailingZeros32(m)
-		if t.shards[c.si[i]].mu == mu {
+		if c.lk[i] == lk {
 			group |= 1 << i
 		}
 	}
-	return mu, group
+	return &t.locks[lk].mu, group
 }
 
 // noShard marks a key that cannot be in the table (mixed families).
@@ -163,6 +163,7 @@ const noShard = ^uint16(0)
 type batchChunkState struct {
 	ik  [batchChunk]ikey
 	si  [batchChunk]uint16 // noShard: invalid key
+	lk  [batchChunk]uint16 // index of the key's lock in Table.locks
 	bkt [batchChunk]uint32
 	pf  [4 * batchChunk]uintptr // addresses to prefetch
 }
@@ -201,6 +202,7 @@ func (t *Table) prepChunk(c *batchChunkState, keys []Key) (valid uint32) {
 		h := t.hash(ik)
 		s, sh := t.shardOf(h)
 		c.si[i] = uint16(s)
+		c.lk[i] = uint16(s) & uint16(len(t.locks)-1)
 		c.bkt[i] = sh.home(h)
 		// Past the slab's end the addresses may name other memory or
 		// none: a prefetch never faults.

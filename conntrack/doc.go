@@ -23,8 +23,8 @@
 //
 // # Layout
 //
-// The table is split into power-of-two shards, each with its own mutex and
-// a slab of fixed-size pointer-free entries (52 bytes for IPv4, 1/5 more
+// The table is split into power-of-two shards, each with a slab of
+// fixed-size pointer-free entries (52 bytes for IPv4, 1/5 more
 // slots than an even share of MaxConns); the garbage collector never scans
 // it. The slab is also the hash index: each slot holds the head of the
 // chain of keys whose home it is, and an insert puts the entry in the first
@@ -36,6 +36,13 @@
 // a per-shard side store of 48 bytes per slot, allocated when the shard
 // first holds an IPv6 entry. A Ref (slot, generation) stays safe after the
 // entry is gone: stale Refs are reported as absent.
+//
+// Shards share a few striped mutexes (Config.Locks, by default 4 per CPU):
+// small shards keep eviction scans and sweeps short, while a batched lookup,
+// which hashes and prefetches its keys without a lock and then handles them
+// lock by lock, pays for each lock once per batch instead of once per key.
+// It can also apply each packet to the connection it finds (Step), so a
+// packet on an established flow takes one lock, not two.
 //
 // Templates and the connections they control may live in different shards.
 // A connection holds its template alive through the template's atomic
