@@ -10,6 +10,8 @@ import (
 	"github.com/uvslb/uvs/internal/link"
 )
 
+var rs62 = netip.MustParseAddr("2001:db8:200::22")
+
 // TestBatchEquivalence checks that handling frames in batches (with the
 // prefetch phase and its in-lookup state changes) is exactly the same as
 // handling them one at a time: the same frames out, in the same order, the
@@ -24,9 +26,10 @@ func TestBatchEquivalence(t *testing.T) {
 		{proto: ProtoUDP},
 		{method: MethodDR},
 		{persist: 300e9},
+		{v6: true, reals: []netip.Addr{rs61, rs62}, neigh: map[netip.Addr]MAC{rs61: rs1MAC, rs62: rs2MAC}},
 	} {
 		for seed := uint64(1); seed <= 4; seed++ {
-			name := fmt.Sprintf("method%d/proto%d/persist%v/seed%d", o.method, o.proto, o.persist > 0, seed)
+			name := fmt.Sprintf("method%d/proto%d/persist%v/v6%v/seed%d", o.method, o.proto, o.persist > 0, o.v6, seed)
 			t.Run(name, func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(seed, 99))
 				frames, times := randomTraffic(t, rng, o, 3000)
@@ -113,6 +116,11 @@ func randomTraffic(t *testing.T, rng *rand.Rand, o rigOpt, n int) ([][]byte, []i
 		rsPort = 80
 	}
 	clients := []netip.Addr{cli, netip.MustParseAddr("198.51.100.11"), netip.MustParseAddr("198.51.100.12")}
+	v, reals := vip, []netip.Addr{rs1, rs2}
+	if o.v6 {
+		clients = []netip.Addr{cli6, netip.MustParseAddr("2001:db8:100::11"), netip.MustParseAddr("2001:db8:100::12")}
+		v, reals = vip6, o.reals
+	}
 	frames := make([][]byte, 0, n)
 	times := make([]int64, 0, n)
 	now := startTime
@@ -123,7 +131,7 @@ func randomTraffic(t *testing.T, rng *rand.Rand, o rigOpt, n int) ([][]byte, []i
 		}
 		c := clients[rng.IntN(len(clients))]
 		port := uint16(40000 + rng.IntN(4))
-		p := pkt{srcMAC: cliMAC, dstMAC: dirMAC, src: c, dst: vip, sport: port, dport: 80, proto: proto}
+		p := pkt{srcMAC: cliMAC, dstMAC: dirMAC, src: c, dst: v, sport: port, dport: 80, proto: proto}
 		switch r := rng.IntN(100); {
 		case r < 30 && proto == ProtoTCP:
 			p.flags = []string{"S", "S", "A", "PA", "FA", "R", "RA"}[rng.IntN(7)]
@@ -135,12 +143,12 @@ func randomTraffic(t *testing.T, rng *rand.Rand, o rigOpt, n int) ([][]byte, []i
 			p.payload = []byte("query")
 		case r < 80:
 			// A real server's reply (matching a connection or not).
-			rs := []netip.Addr{rs1, rs2}[rng.IntN(2)]
+			rs := reals[rng.IntN(2)]
 			p = pkt{srcMAC: []MAC{rs1MAC, rs2MAC}[rng.IntN(2)], dstMAC: dirMAC, src: rs, dst: c, sport: rsPort, dport: port, proto: proto}
 			if proto == ProtoTCP {
 				p.flags = []string{"SA", "A", "PA", "FA", "R"}[rng.IntN(5)]
 			}
-		case r < 85 && proto == ProtoTCP:
+		case r < 85 && proto == ProtoTCP && !o.v6:
 			p.flags, p.badCsum = "PA", true
 		case r < 90:
 			p.flags, p.ttl = "PA", 1

@@ -175,7 +175,7 @@ func (w *Worker) prefetch(in *link.Batch, s *Snapshot) {
 		w.psvc[i] = svc // handle uses it for every frame with ports
 		if svc == nil {
 			// Perhaps a real server's reply: its client is the destination.
-			t := flowToken(p.Proto, p.Dst, p.DstPort)
+			t := flowToken(p, frame, false)
 			touched[t>>6] |= 1 << (t & 63)
 			continue
 		}
@@ -185,9 +185,11 @@ func (w *Worker) prefetch(in *link.Batch, s *Snapshot) {
 		// Frames off the fast path (a SYN, say) are looked up too: their
 		// result is not used, but their later Lookup and the insert at the
 		// same home slot then hit the cache.
-		w.keys[k] = conntrack.Key{Proto: p.Proto, CAddr: p.Src, CPort: p.SrcPort, VAddr: p.Dst, VPort: p.DstPort}
+		key := &w.keys[k] // field by field, see toService
+		key.Proto, key.CPort, key.VPort = p.Proto, p.SrcPort, p.DstPort
+		key.CAddr, key.VAddr = p.Src, p.Dst
 		w.steps[k] = conntrack.Step{}
-		t := flowToken(p.Proto, p.Src, p.SrcPort)
+		t := flowToken(p, frame, true)
 		if touched[t>>6]&(1<<(t&63)) == 0 && advanceable(s, svc, p, frame) {
 			w.steps[k] = conntrack.Step{Now: in.Meta[i].Time, TCPFlags: p.TCPFlags, Advance: true}
 		} else {
@@ -217,10 +219,22 @@ func advanceable(s *Snapshot, svc *Service, p *header.Parsed, frame []byte) bool
 }
 
 // flowToken is an 8-bit digest of a connection's client side (protocol,
-// client address and port), for prefetch's ordering check.
-func flowToken(proto uint8, a netip.Addr, port uint16) uint8 {
-	b := a.As16()
-	x := uint64(binary.BigEndian.Uint32(b[12:]))<<24 ^ uint64(port)<<8 ^ uint64(proto)
+// the low 32 bits of the client address, client port), for prefetch's
+// ordering check: the client is the frame's source (src) or, for a real
+// server's reply, its destination. It reads the address from the frame,
+// which is cheaper than from a netip.Addr.
+func flowToken(p *header.Parsed, frame []byte, src bool) uint8 {
+	// The address's last 4 bytes: IPv4 source at 12, destination at 16;
+	// IPv6 source at 8..24, destination at 24..40.
+	off, port := 16, p.DstPort
+	if src {
+		off, port = 12, p.SrcPort
+	}
+	if p.IPVersion == 6 {
+		off = off*4 - 28 // 12 → 20, 16 → 36
+	}
+	off += p.L3Off
+	x := uint64(binary.BigEndian.Uint32(frame[off:]))<<24 ^ uint64(port)<<8 ^ uint64(p.Proto)
 	x *= 0x9E3779B97F4A7C15
 	return uint8(x >> 56)
 }
@@ -310,9 +324,14 @@ func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now
 	}
 	if w.pre && w.pslot[i] >= 0 && w.steps[w.pslot[i]].Advance && w.found[w.pslot[i]] {
 		// The prefetch phase checked the packet and applied it already.
+		// Filled field by field: a composite literal of this size is built
+		// in a temporary and copied.
 		h := &w.hits[w.pslot[i]]
-		c := conntrack.Conn{Ref: h.Ref, Proto: p.Proto, Client: netip.AddrPortFrom(p.Src, p.SrcPort),
-			Virtual: netip.AddrPortFrom(p.Dst, p.DstPort), Real: h.Real, Dest: h.Dest, Method: h.Method, State: h.State}
+		var c conntrack.Conn
+		c.Ref, c.Proto, c.Dest, c.Method, c.State = h.Ref, p.Proto, h.Dest, h.Method, h.State
+		c.Client = netip.AddrPortFrom(p.Src, p.SrcPort)
+		c.Virtual = netip.AddrPortFrom(p.Dst, p.DstPort)
+		c.Real = h.Real
 		return w.forwardIn(in, i, s, svc, &c, ConnExisting, 0, now)
 	}
 	if p.Proto == ProtoTCP && !header.ValidTCPFlags(p.TCPFlags) {
