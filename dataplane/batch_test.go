@@ -89,8 +89,9 @@ func runFrames(r *rig, frames [][]byte, times []int64, size func() int, out *byt
 		}
 		w.Process(in, nil)
 		if w.pre {
-			for k, st := range w.steps[:in.N] {
-				if st.Advance && w.found[k] {
+			// Only the keys this batch made (steps past them are stale).
+			for _, k := range w.pslot[:in.N] {
+				if k >= 0 && w.steps[k].Advance && w.found[k] {
 					stepped++
 				}
 			}
