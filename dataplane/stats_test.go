@@ -16,10 +16,10 @@ func TestEstimator(t *testing.T) {
 	s := NewStats(2)
 	step := func() {
 		for i := 0; i < 200; i++ {
-			s.Conn(i % 2)
+			s.add(i%2, &Counters{Conns: 1})
 		}
-		s.In(0, 1000)
-		s.In(1, 1000)
+		s.add(0, &Counters{InPkts: 1, InBytes: 1000})
+		s.add(1, &Counters{InPkts: 1, InBytes: 1000})
 		s.Estimate()
 	}
 	s.Estimate() // primes
@@ -44,7 +44,7 @@ func TestEstimator(t *testing.T) {
 	if c, r := s.Snapshot(), s.Rates(); c != (Counters{}) || r != (Rates{}) {
 		t.Fatalf("after Zero: Snapshot() = %+v, Rates() = %+v, want zeros", c, r)
 	}
-	s.Out(1, 60)
+	s.add(1, &Counters{OutPkts: 1, OutBytes: 60})
 	if c := s.Snapshot(); c.OutPkts != 1 || c.OutBytes != 60 {
 		t.Fatalf("after Out: Snapshot() = %+v", c)
 	}

@@ -96,7 +96,7 @@ type Worker struct {
 
 	// The prefetch phase of Process: every frame decoded up front, and the
 	// connections of established client packets looked up together so
-	// their cache misses overlap (conntrack.LookupBatch).
+	// their cache misses overlap (conntrack.LookupBatchHits).
 	pre   bool            // the current batch went through prefetch
 	ps    []header.Parsed // decoded frames
 	pr    []header.Reason // their decode results
