@@ -236,7 +236,8 @@ type lockStripe struct {
 }
 
 // Table is the connection table. All methods are safe for concurrent use;
-// lookups and updates lock only the shard of the key they touch. Every
+// lookups and updates lock only the shard of the key they touch (whose lock
+// a few other shards share, see Config.Locks). Every
 // method that can observe time takes now, in nanoseconds on the caller's
 // clock (monotonic time for a live director, capture timestamps in replay);
 // it must not go backwards by more than the shortest timeout.
