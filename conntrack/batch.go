@@ -4,7 +4,6 @@ import (
 	"math/bits"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/uvslb/uvs/scheduler"
@@ -42,10 +41,10 @@ type Step struct {
 
 // LookupBatch is Lookup for a batch of packets: it sets out[i] and found[i]
 // for keys[i] (out and found must be at least len(keys) long). Chunk by
-// chunk of 32 keys, it first hashes every key and requests the cache lines
-// of its home slot and the two after it, then reads every chain head (an
-// atomic read, only a hint at this point) and requests the first entries
-// not yet requested, and only then walks the chains, taking each lock the
+// chunk of 32 keys, it first hashes every key and requests the tags of its
+// window, then reads them (atomically, only hints at this point) and
+// requests the entries they point to (see prepChunk), and only then looks
+// the keys up, taking each lock the
 // chunk needs once (Config.Locks) and handling its keys, so that the cache
 // misses of different keys overlap instead of being paid one after another
 // and locks are not paid per key. Results and effects are those of Lookup
@@ -66,7 +65,7 @@ func (t *Table) LookupBatch(now int64, keys []Key, out []Conn, found []bool) {
 				i := bits.TrailingZeros32(group)
 				si := int(c.si[i])
 				s := &t.shards[si]
-				if slot := t.findInLocked(s, c.bkt[i], &c.ik[i], now); slot >= 0 {
+				if slot := t.findCandLocked(s, c.bkt[i], &c.ik[i], now, c.cand[i]); slot >= 0 {
 					fs[i] = true
 					t.fillConnLocked(&out[off+i], si, s, uint32(slot), now)
 				}
@@ -114,7 +113,7 @@ func (t *Table) LookupBatchHits(now int64, keys []Key, steps []Step, out []Hit, 
 				}
 				si := uint32(c.si[i])
 				s := &t.shards[si]
-				slot := t.findInLocked(s, c.bkt[i], &c.ik[i], kNow)
+				slot := t.findCandLocked(s, c.bkt[i], &c.ik[i], kNow, c.cand[i])
 				if slot < 0 {
 					continue
 				}
@@ -140,11 +139,19 @@ func (t *Table) LookupBatchHits(now int64, keys []Key, steps []Step, out []Hit, 
 	}
 }
 
-// stripeGroup returns the lock of the first key in todo (a set of chunk
-// indices) and the keys of todo under the same lock. Handling a chunk
+// stripeGroup returns a lock and the keys of todo (a set of chunk indices,
+// those not handled yet) under it: the next group prepChunk made, else
+// the lock of the first key in todo and the keys of todo under it. Handling a chunk
 // group by group takes each lock once; the keys of one connection always
 // share a shard, so they are still handled in order.
 func (t *Table) stripeGroup(c *batchChunkState, todo uint32) (*sync.Mutex, uint32) {
+	if c.used != 0 {
+		l := bits.TrailingZeros64(c.used)
+		c.used &= c.used - 1
+		group := c.groups[l]
+		c.groups[l] = 0
+		return &t.locks[l].mu, group
+	}
 	lk := c.lk[bits.TrailingZeros32(todo)]
 	var group uint32
 	for m := todo; m != 0; m &= m - 1 {
@@ -165,29 +172,35 @@ type batchChunkState struct {
 	si  [batchChunk]uint16 // noShard: invalid key
 	lk  [batchChunk]uint16 // index of the key's lock in Table.locks
 	bkt [batchChunk]uint32
-	pf  [4 * batchChunk]uintptr // addresses to prefetch
+	// cand is where prepChunk saw the key's tag: bit d for slot d of the
+	// key's window.
+	cand [batchChunk]uint32
+	pf   [5 * batchChunk]uintptr // addresses to prefetch
+	// groups[l] is the set of keys (bit i for key i) under lock l, for the
+	// first maxChunkLocks locks; used has bit l set when groups[l] is not
+	// empty. Both are left empty by stripeGroup.
+	groups [maxChunkLocks]uint32
+	used   uint64
 }
 
-// entryLast is the offset of an entry's last byte: with the entry's first
-// byte it names both cache lines a 52-byte slot may straddle.
-const entryLast = unsafe.Sizeof(entry{}) - 1
+// maxChunkLocks is how many locks a table may have for prepChunk to group
+// a chunk's keys by lock as it hashes them; tables with more (Config.Locks
+// above 64) group by scanning.
+const maxChunkLocks = 64
 
-// homeSlots is how many slots from the home slot on a batch lookup requests
-// up front: the home slot and the two after it (at most four cache lines),
-// where most entries sit (see freeSlotLocked). One slot measured slower at
-// 1M entries (the entries a slot or two past home then cost a second round
-// trip), five slower too (more lines than the memory system keeps in
-// flight).
-const homeSlots = 3
+// entryLast is the offset of an entry's last byte: with the entry's first
+// byte it names both cache lines a 48-byte slot may straddle.
+const entryLast = unsafe.Sizeof(entry{}) - 1
 
 // prepChunk hashes keys (at most batchChunk) into c, returns the set of
 // those that can be in the table (bit i for keys[i]) and brings their cache
-// lines on their way without taking any lock: first the home slots and
-// the slots after them, then, once those have had time to arrive, the
-// first entry of every chain that starts elsewhere. The chain heads are
-// read atomically and only as prefetch hints (every write of a head is an
-// atomic store, see setHead); the walk under the shard lock reads them
-// again.
+// lines on their way without taking any lock, in two rounds: first the tags
+// of every key's window (see index.go), then, once those have had time to
+// arrive, the entry whose tag matches the key's, or, when none does (a new
+// connection, most likely), the slot an insert would take, and the home
+// slot (its far chain's head) when the tags say it has one. The tags are
+// read atomically and only as hints; the lookup under the shard lock reads
+// them again.
 func (t *Table) prepChunk(c *batchChunkState, keys []Key) (valid uint32) {
 	np := 0
 	for i := range keys {
@@ -202,28 +215,45 @@ func (t *Table) prepChunk(c *batchChunkState, keys []Key) (valid uint32) {
 		h := t.hash(ik)
 		s, sh := t.shardOf(h)
 		c.si[i] = uint16(s)
-		c.lk[i] = uint16(s) & uint16(len(t.locks)-1)
-		c.bkt[i] = sh.home(h)
-		// Past the slab's end the addresses may name other memory or
-		// none: a prefetch never faults.
-		p := uintptr(unsafe.Pointer(&sh.ents[c.bkt[i]]))
-		const span = homeSlots * unsafe.Sizeof(entry{})
-		c.pf[np], c.pf[np+1], c.pf[np+2], c.pf[np+3] = p, p+64, p+128, p+span-1
-		np += 4
+		lk := uint16(s) & uint16(len(t.locks)-1)
+		c.lk[i] = lk
+		if len(t.locks) <= maxChunkLocks {
+			c.groups[lk] |= 1 << i
+			c.used |= 1 << lk
+		}
+		b := sh.home(h)
+		c.bkt[i] = b
+		p := uintptr(unsafe.Pointer(&sh.tags[windowStart(b)>>3]))
+		c.pf[np], c.pf[np+1] = p, p+tagWindow-1
+		np += 2
 	}
 	prefetchAll(&c.pf[0], np)
 	np = 0
-	for i := range keys {
-		if c.si[i] == noShard {
-			continue
-		}
-		ents := t.shards[c.si[i]].ents
+	for m := valid; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros32(m)
+		sh := &t.shards[c.si[i]]
 		b := c.bkt[i]
-		h := atomic.LoadUint32(&ents[b].head)
-		if h != 0 && h-1 < uint32(len(ents)) && (h-1 < b || h-1 >= b+homeSlots) {
-			p := uintptr(unsafe.Pointer(&ents[h-1]))
+		cand, far := sh.candidateHint(b, c.ik[i].tag)
+		c.cand[i] = cand
+		// The first candidate (the key's entry, most likely), else the
+		// slot an insert would take; a second candidate, rarely.
+		slot := int32(windowStart(b)) + int32(bits.TrailingZeros32(cand))
+		if cand == 0 {
+			slot = sh.freeHint(b)
+		}
+		if slot >= 0 && int(slot) < len(sh.ents) {
+			p := uintptr(unsafe.Pointer(&sh.ents[slot]))
 			c.pf[np], c.pf[np+1] = p, p+entryLast
 			np += 2
+		}
+		if cand&(cand-1) != 0 {
+			p := uintptr(unsafe.Pointer(&sh.ents[windowStart(b)+uint32(bits.TrailingZeros32(cand&(cand-1)))]))
+			c.pf[np], c.pf[np+1] = p, p+entryLast
+			np += 2
+		}
+		if far {
+			c.pf[np] = uintptr(unsafe.Pointer(&sh.heads[b]))
+			np++
 		}
 	}
 	if np > 0 {

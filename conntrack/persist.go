@@ -267,23 +267,17 @@ func (t *Table) attachLocked(si int, s *shard, slot uint32, now int64, tgt Targe
 	return tgt, uint32(si)<<t.strideBits | slot + 1, StatusCreated
 }
 
-// unlinkTemplateLocked takes template slot off the chain of home slot b
+// unlinkTemplateLocked takes template slot off the index of home slot b
 // for good.
 func (t *Table) unlinkTemplateLocked(s *shard, slot, b uint32) {
 	prev := uint32(0)
-	for cur := s.ents[b].head; cur != 0; cur = s.ents[cur-1].next {
-		if cur == slot+1 {
-			if prev == 0 {
-				setHead(&s.ents[b], s.ents[slot].next)
-			} else {
-				s.ents[prev-1].next = s.ents[slot].next
-			}
-			break
+	if !inWindow(b, slot) {
+		for cur := s.heads[b]; cur != 0 && cur != slot+1; cur = s.ents[cur-1].next {
+			prev = cur
 		}
-		prev = cur
 	}
+	s.unindexLocked(slot, prev, b)
 	e := &s.ents[slot]
-	e.next = 0
 	e.flags |= fUnlinked
 	// As ip_vs_check_template does, so that listings show it as invalid.
 	e.vport, e.dport = invalidPort, invalidPort

@@ -124,20 +124,6 @@ const ctlAssured = 1 << 31
 // big-endian uint32s; IPv6 entries keep the low 32 bits of each address
 // inline (a cheap filter) and the full addresses in the shard's side store.
 type entry struct {
-	// head is the chain of the keys whose home is this slot (slot+1 in the
-	// shard, 0: empty). The slab is also the hash index: a key's home slot
-	// holds its chain head, and inserts place an entry at or just after its
-	// home when a slot is free there, so a lookup usually reads one cache
-	// line (or two adjacent ones) instead of a bucket array and then the
-	// entry. head belongs to the slot, not to the entry in it: it survives
-	// the entry's removal. It is written only with atomic stores (see
-	// setHead), which is why the rest of the entry is a struct of its own.
-	head uint32
-	entryBody
-}
-
-// entryBody is everything in an entry but the slot's chain head.
-type entryBody struct {
 	// The fields a lookup reads come first, so that they share a line.
 	caddr   uint32 // client address (IPv4, or IPv6 low 32 bits)
 	vaddr   uint32 // virtual address
@@ -146,7 +132,7 @@ type entryBody struct {
 	proto   uint8
 	method  uint8 // Method
 	flags   uint16
-	next    uint32 // hash chain: slot+1 in the shard, 0 ends
+	next    uint32 // far chain (see index.go): slot+1 in the shard, 0 ends
 	gen     uint32 // generation, for Refs
 	expires uint32 // ticks, wrapping; idle timer, re-armed on every packet
 	timeout uint32 // ticks
@@ -162,7 +148,7 @@ type entryBody struct {
 }
 
 // Entries keep time in ticks of 1/64 s in wrapping uint32s, so that an
-// IPv4 entry fits in 52 bytes. Expiry is rounded up to the next tick (at most
+// IPv4 entry fits in 48 bytes. Expiry is rounded up to the next tick (at most
 // 15.6 ms late, never early); relative comparisons stay correct while every
 // timer is within 2^31 ticks (388 days) of now, which maxTimeout and the
 // sweep guarantee.
@@ -209,6 +195,12 @@ type shard struct {
 	// ents is allocated in New and never reassigned, so its header may be
 	// read without mu (to reach a template's control word atomically).
 	ents []entry
+	// heads holds each home slot's far chain head (slot+1, 0: empty; see
+	// index.go). Allocated in New and never reassigned.
+	heads []uint32
+	// tags is the slab's tag array (see index.go): len(ents) bytes, then
+	// tagPadWords zero words. Allocated in New and never reassigned.
+	tags []uint64
 
 	// Guarded by mu.
 	v6            []v6addrs // side store parallel to ents; nil until the first IPv6 entry
@@ -304,13 +296,13 @@ func New(cfg Config) (*Table, error) {
 	}
 	t.shardShift = 64 - uint(bits.Len(uint(n))-1)
 	t.maxConns = int64(cfg.MaxConns)
-	// Each shard's slab has 1/5 headroom over an even split: the slab is
-	// also the hash index (entries sit at or near their home slot), so a
-	// full table leaves it at most about 83% occupied, which keeps most
-	// entries within a few slots of home; the headroom also absorbs uneven
+	// Each shard's slab has 1/5 headroom over an even split: entries sit
+	// in their home slot's window when it has room (see index.go), so a
+	// full table leaves the slab at most about 83% occupied, which keeps
+	// far chains rare; the headroom also absorbs uneven
 	// hashing across shards (a shard that does fill its slab evicts within
-	// itself, which is still bounded and counted). 52 B × 1.2 keeps a full
-	// IPv4 table under 64 B per entry.
+	// itself, which is still bounded and counted). (52 B + a tag byte) × 1.2
+	// keeps a full IPv4 table under 64 B per entry.
 	per := (cfg.MaxConns + n - 1) / n
 	per += per/5 + 16
 	t.strideBits = uint(bits.Len(uint(per - 1)))
@@ -325,8 +317,14 @@ func New(cfg Config) (*Table, error) {
 	}
 	nl = min(1<<(bits.Len(uint(nl))-1), n)
 	t.locks = make([]lockStripe, nl)
+	heads := make([]uint32, n*per)
+	adviseHugePages(unsafe.Pointer(unsafe.SliceData(heads)), uintptr(len(heads))*4)
+	wps := (per+7)/8 + tagPadWords
+	tags := make([]uint64, n*wps)
 	for i := range t.shards {
 		t.shards[i].ents = ents[i*per : (i+1)*per : (i+1)*per]
+		t.shards[i].heads = heads[i*per : (i+1)*per : (i+1)*per]
+		t.shards[i].tags = tags[i*wps : (i+1)*wps : (i+1)*wps]
 		t.shards[i].mu = &t.locks[i&(nl-1)].mu
 	}
 	for s := StateNone; s < numStates; s++ {
@@ -349,6 +347,7 @@ func mix(x uint64) uint64 {
 type ikey struct {
 	proto  uint8
 	v6     bool
+	tag    uint8 // tagOf the key's hash, set by Table.hash
 	cp, vp uint16
 	ca, va uint32 // IPv4 address, or IPv6 low 32 bits
 	ca6    [16]byte
@@ -376,13 +375,19 @@ func (k *ikey) setAddrs(c, v netip.Addr) bool {
 // hash hashes what every lookup knows first: protocol and client
 // address:port (as the kernel's ip_vs_conn_hashkey does), so that "in",
 // "out" and template lookups share one chain per entry.
+//
+// It also sets k.tag, the key's digest in the index (see index.go).
 func (t *Table) hash(k *ikey) uint64 {
+	var h uint64
 	if !k.v6 {
-		return mix((uint64(k.ca)<<32 | uint64(k.cp)<<8 | uint64(k.proto)) ^ t.seed)
+		h = mix((uint64(k.ca)<<32 | uint64(k.cp)<<8 | uint64(k.proto)) ^ t.seed)
+	} else {
+		h = mix(binary.BigEndian.Uint64(k.ca6[:8]) ^ t.seed)
+		h = mix(h ^ binary.BigEndian.Uint64(k.ca6[8:]))
+		h = mix(h ^ (uint64(k.cp)<<8 | uint64(k.proto)))
 	}
-	h := mix(binary.BigEndian.Uint64(k.ca6[:8]) ^ t.seed)
-	h = mix(h ^ binary.BigEndian.Uint64(k.ca6[8:]))
-	return mix(h ^ (uint64(k.cp)<<8 | uint64(k.proto)))
+	k.tag = tagOf(h)
+	return h
 }
 
 func (t *Table) shardOf(h uint64) (int, *shard) {
@@ -448,24 +453,29 @@ func (s *shard) matchInLocked(slot uint32, k *ikey, template bool) bool {
 	return !k.v6 || (s.v6[slot][0] == k.ca6 && s.v6[slot][1] == k.va6)
 }
 
-// prefetchLocked starts loading the slots just after home slot b, where the
-// chain's entries usually are (see freeSlotLocked), so that their cache
-// misses overlap with the home slot's instead of following it. The loads are
-// atomic only so that the compiler keeps them (their values are unused); on
-// amd64 and arm64 an atomic load is a plain load.
-func (s *shard) prefetchLocked(b uint32) {
-	n := uint32(len(s.ents))
-	if b+2 < n {
-		atomic.LoadUint32(&s.ents[b+1].next)
-		atomic.LoadUint32(&s.ents[b+2].next)
-	}
-}
-
-// findLocked walks k's chain (home slot b) for a live, unexpired entry,
-// expiring the expired ones it meets on the way. It returns the slot or -1.
+// findLocked finds k's live, unexpired entry (home slot b; k.tag set),
+// expiring the expired entries with k's key it meets on the way. It
+// returns the slot or -1.
 func (t *Table) findLocked(s *shard, b uint32, k *ikey, now int64, template bool) int {
+	ws := windowStart(b)
+	for wi, x := range s.window(b) {
+		for m := matchWord(x, k.tag); m != 0; m &= m - 1 {
+			slot := matchSlot(ws, wi, m)
+			if !s.matchInLocked(slot, k, template) {
+				continue
+			}
+			if expiredLocked(&s.ents[slot], now) {
+				t.removeLocked(s, slot, 0, b, remExpired)
+				continue
+			}
+			return int(slot)
+		}
+	}
+	if !s.far(b) {
+		return -1
+	}
 	prev := uint32(0)
-	for cur := s.ents[b].head; cur != 0; {
+	for cur := s.heads[b]; cur != 0; {
 		slot := cur - 1
 		e := &s.ents[slot]
 		next := e.next
@@ -484,17 +494,33 @@ func (t *Table) findLocked(s *shard, b uint32, k *ikey, now int64, template bool
 }
 
 // findInLocked is findLocked for a client-side lookup (no templates), with
-// IPv4 keys compared inline: the first entry in k's chain with the key
-// decides. Live, it is the answer; expired, findLocked walks the chain
-// again to remove it (and whatever else it would), so the effects are
-// findLocked's exactly. IPv6 keys, whose full addresses are in the side
-// store, take findLocked.
+// IPv4 keys compared inline: the entry with the key (there is at most one)
+// decides. Live, it is the answer; expired, findLocked looks again to
+// remove it, so the effects are findLocked's exactly. IPv6 keys, whose
+// full addresses are in the side store, take findLocked.
 func (t *Table) findInLocked(s *shard, b uint32, k *ikey, now int64) int {
 	if k.v6 {
 		return t.findLocked(s, b, k, now, false)
 	}
 	ents := s.ents
-	for h := ents[b].head; h != 0; {
+	ws := windowStart(b)
+	for wi, x := range s.window(b) {
+		for m := matchWord(x, k.tag); m != 0; m &= m - 1 {
+			slot := matchSlot(ws, wi, m)
+			e := &ents[slot]
+			if e.caddr == k.ca && e.vaddr == k.va && e.cport == k.cp && e.vport == k.vp &&
+				e.proto == k.proto && e.flags&(fV6|fTemplate) == 0 {
+				if int32(nowTicks(now)-e.expires) < 0 {
+					return int(slot)
+				}
+				return t.findLocked(s, b, k, now, false)
+			}
+		}
+	}
+	if !s.far(b) {
+		return -1
+	}
+	for h := s.heads[b]; h != 0; {
 		e := &ents[h-1]
 		if e.caddr == k.ca && e.vaddr == k.va && e.cport == k.cp && e.vport == k.vp &&
 			e.proto == k.proto && e.flags&(fV6|fTemplate) == 0 {
@@ -506,6 +532,27 @@ func (t *Table) findInLocked(s *shard, b uint32, k *ikey, now int64) int {
 		h = e.next
 	}
 	return -1
+}
+
+// findCandLocked is findInLocked given cand, the slots of b's window where
+// prepChunk saw k's tag (bit d for slot windowStart(b)+d): when one of
+// them holds k's live entry, that is the answer (a key has one indexed
+// entry at most), found without reading the window again.
+func (t *Table) findCandLocked(s *shard, b uint32, k *ikey, now int64, cand uint32) int {
+	if !k.v6 {
+		for ; cand != 0; cand &= cand - 1 {
+			slot := windowStart(b) + uint32(bits.TrailingZeros32(cand))
+			e := &s.ents[slot]
+			if s.tagByte(slot)&tagMask == k.tag && e.caddr == k.ca && e.vaddr == k.va && e.cport == k.cp &&
+				e.vport == k.vp && e.proto == k.proto && e.flags&(fV6|fTemplate) == 0 {
+				if int32(nowTicks(now)-e.expires) < 0 {
+					return int(slot)
+				}
+				break
+			}
+		}
+	}
+	return t.findInLocked(s, b, k, now)
 }
 
 // Lookup finds the connection of a packet from the client (the "in"
@@ -521,7 +568,6 @@ func (t *Table) Lookup(now int64, k Key) (c Conn, ok bool) {
 	si, s := t.shardOf(h)
 	s.mu.Lock()
 	b := s.home(h)
-	s.prefetchLocked(b)
 	slot := t.findInLocked(s, b, &ik, now)
 	if slot < 0 {
 		s.mu.Unlock()
@@ -546,27 +592,46 @@ func (t *Table) LookupOut(now int64, proto uint8, src netip.Addr, sport uint16, 
 	si, s := t.shardOf(h)
 	b := s.home(h)
 	s.mu.Lock()
-	s.prefetchLocked(b)
-	prev := uint32(0)
-	for cur := s.ents[b].head; cur != 0; {
-		slot := cur - 1
+	defer s.mu.Unlock()
+	match := func(slot uint32) bool {
 		e := &s.ents[slot]
-		next := e.next
-		if e.flags&fTemplate == 0 && e.caddr == ik.ca && e.cport == ik.cp && e.proto == proto &&
-			(e.flags&fV6 != 0) == ik.v6 && s.matchOutLocked(slot, &ik) {
-			if expiredLocked(e, now) {
+		return e.flags&fTemplate == 0 && e.caddr == ik.ca && e.cport == ik.cp && e.proto == proto &&
+			(e.flags&fV6 != 0) == ik.v6 && s.matchOutLocked(slot, &ik)
+	}
+	ws := windowStart(b)
+	for wi, x := range s.window(b) {
+		for m := matchWord(x, ik.tag); m != 0; m &= m - 1 {
+			slot := matchSlot(ws, wi, m)
+			if !match(slot) {
+				continue
+			}
+			if expiredLocked(&s.ents[slot], now) {
+				t.removeLocked(s, slot, 0, b, remExpired)
+				continue
+			}
+			t.fillConnLocked(&c, si, s, slot, now)
+			return c, true
+		}
+	}
+	if !s.far(b) {
+		return Conn{}, false
+	}
+	prev := uint32(0)
+	for cur := s.heads[b]; cur != 0; {
+		slot := cur - 1
+		next := s.ents[slot].next
+		if match(slot) {
+			if expiredLocked(&s.ents[slot], now) {
 				t.removeLocked(s, slot, prev, b, remExpired)
 				cur = next
 				continue
 			}
 			t.fillConnLocked(&c, si, s, slot, now)
-			s.mu.Unlock()
 			return c, true
 		}
 		prev = cur
 		cur = next
 	}
-	s.mu.Unlock()
 	return Conn{}, false
 }
 
@@ -718,7 +783,6 @@ func (t *Table) LookupUpdate(now int64, k Key, dir Dir, tcpFlags uint8) (c Conn,
 	si, s := t.shardOf(h)
 	s.mu.Lock()
 	b := s.home(h)
-	s.prefetchLocked(b)
 	slot := t.findInLocked(s, b, &ik, now)
 	if slot < 0 {
 		s.mu.Unlock()
@@ -812,23 +876,22 @@ func (t *Table) unlinkRemoveLocked(s *shard, slot uint32, why int) {
 	k := s.entryKeyLocked(slot)
 	b := s.home(t.hash(&k))
 	prev := uint32(0)
-	for cur := s.ents[b].head; cur != 0 && cur != slot+1; cur = s.ents[cur-1].next {
-		prev = cur
+	if !inWindow(b, slot) {
+		for cur := s.heads[b]; cur != 0 && cur != slot+1; cur = s.ents[cur-1].next {
+			prev = cur
+		}
 	}
 	t.removeLocked(s, slot, prev, b, why)
 }
 
-// removeLocked unlinks slot from the chain of home slot b (prev is its
-// predecessor, slot+1 form, 0 when it is the head), uncounts it from its real server exactly
-// once, releases its template and frees the slot.
+// removeLocked takes slot off the index of home slot b (its window's
+// tags, or b's far chain, where prev is its predecessor in slot+1 form, 0
+// when it is the head), uncounts it from its real server exactly once,
+// releases its template and frees the slot.
 func (t *Table) removeLocked(s *shard, slot, prev, b uint32, why int) {
 	e := &s.ents[slot]
 	if e.flags&fUnlinked == 0 {
-		if prev == 0 {
-			setHead(&s.ents[b], e.next)
-		} else {
-			s.ents[prev-1].next = e.next
-		}
+		s.unindexLocked(slot, prev, b)
 	}
 	tmpl := e.flags&fTemplate != 0
 	t.dests.unbind(scheduler.DestID(e.dest), tmpl, e.flags&fInactive != 0)
@@ -858,18 +921,28 @@ func (t *Table) removeLocked(s *shard, slot, prev, b uint32, why int) {
 		gen = 1
 	}
 	atomic.StoreUint32(&e.link, 0)
-	// The slot's chain head (possibly just updated above) stays.
-	e.reset(entryBody{gen: gen})
+	*e = entry{gen: gen}
 }
 
-// setHead sets the chain head of slot e. Heads are written atomically
-// because batched lookups read them without the shard lock, as prefetch
-// hints (prepChunk); reads under the lock need no atomics.
-func setHead(e *entry, v uint32) { atomic.StoreUint32(&e.head, v) }
-
-// reset overwrites everything in e but its chain head (which belongs to
-// the slot, and may be read concurrently as a hint, see setHead) with n.
-func (e *entry) reset(n entryBody) { e.entryBody = n }
+// unindexLocked takes slot off the index of its home slot b: clears its
+// tag, or unlinks it from b's far chain (prev: its predecessor, slot+1
+// form, 0 when it is the head).
+func (s *shard) unindexLocked(slot, prev, b uint32) {
+	if inWindow(b, slot) {
+		s.setTag(slot, 0)
+		return
+	}
+	e := &s.ents[slot]
+	if prev == 0 {
+		s.heads[b] = e.next
+	} else {
+		s.ents[prev-1].next = e.next
+	}
+	e.next = 0
+	if s.heads[b] == 0 {
+		s.setFar(b, false)
+	}
+}
 
 // Eviction classes, best victim first.
 const (
@@ -952,22 +1025,20 @@ func (t *Table) allocLocked(s *shard, b uint32, now int64) (uint32, bool) {
 	return slot, true
 }
 
-// allocWindow is how many slots from home an insert looks at for a free
-// one before taking the next free slot anywhere in the shard: 8 slots of
-// 52 B span seven cache lines, which the hardware prefetchers fetch with
-// the home line more often than not.
-const allocWindow = 8
-
-// freeSlotLocked returns a free slot of s, preferring home slot b and the
-// slots just after it. The slab must not be full.
+// freeSlotLocked returns a free slot of s, preferring home slot b's window
+// (from b to its end, then from its start, the order freeHint predicts),
+// else the next free slot anywhere. The slab must not be full.
 func (s *shard) freeSlotLocked(b uint32) uint32 {
 	n := uint32(len(s.ents))
-	for d := uint32(0); d < min(allocWindow, n); d++ {
-		i := b + d
-		if i >= n {
-			i -= n
+	ws := windowStart(b)
+	end := min(ws+tagWindow, n)
+	for i := b; i < end; i++ {
+		if s.tagByte(i)&tagMask == 0 && s.ents[i].flags&fUsed == 0 {
+			return i
 		}
-		if s.ents[i].flags&fUsed == 0 {
+	}
+	for i := ws; i < b; i++ {
+		if s.tagByte(i)&tagMask == 0 && s.ents[i].flags&fUsed == 0 {
 			return i
 		}
 	}
@@ -1101,6 +1172,11 @@ func (t *Table) insertLocked(s *shard, b uint32, n *newEntry, now int64) (uint32
 	if gen == 0 {
 		gen = 1
 	}
+	indexed := inWindow(b, slot)
+	next := uint32(0)
+	if !indexed {
+		next = s.heads[b]
+	}
 	flags := uint16(fUsed | fInactive)
 	if n.k.v6 {
 		flags |= fV6
@@ -1115,14 +1191,14 @@ func (t *Table) insertLocked(s *shard, b uint32, n *newEntry, now int64) (uint32
 	} else if n.method != MethodMasq {
 		flags |= fNoOutput
 	}
-	e.reset(entryBody{
+	*e = entry{
 		expires: deadline(now, n.timeout),
 		caddr:   n.k.ca,
 		vaddr:   n.k.va,
 		daddr:   n.daddr,
 		dest:    uint32(n.dest),
 		link:    n.control,
-		next:    s.ents[b].head,
+		next:    next,
 		gen:     gen,
 		timeout: n.timeout,
 		cport:   n.k.cp,
@@ -1132,8 +1208,13 @@ func (t *Table) insertLocked(s *shard, b uint32, n *newEntry, now int64) (uint32
 		proto:   n.k.proto,
 		state:   uint8(n.state),
 		method:  uint8(n.method),
-	})
-	setHead(&s.ents[b], slot+1)
+	}
+	if indexed {
+		s.setTag(slot, n.k.tag)
+	} else {
+		s.heads[b] = slot + 1
+		s.setFar(b, true)
+	}
 	s.live++
 	s.created++
 	if n.template {

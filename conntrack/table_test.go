@@ -531,19 +531,8 @@ func TestConcurrent(t *testing.T) {
 }
 
 func TestEntrySize(t *testing.T) {
-	if got := unsafe.Sizeof(entry{}); got != 52 {
-		t.Fatalf("unsafe.Sizeof(entry{}) = %d, want 52", got)
-	}
-}
-
-// TestEntryReset checks that reset copies every field but the chain head,
-// which belongs to the slot.
-func TestEntryReset(t *testing.T) {
-	e := entry{head: 7, entryBody: entryBody{caddr: 1, gen: 2, state: 3}}
-	n := entryBody{vaddr: 4, gen: 5, dport: 6}
-	e.reset(n)
-	if e != (entry{head: 7, entryBody: n}) {
-		t.Fatalf("after reset: %+v", e)
+	if got := unsafe.Sizeof(entry{}); got != 48 {
+		t.Fatalf("unsafe.Sizeof(entry{}) = %d, want 48", got)
 	}
 }
 
@@ -562,7 +551,7 @@ func TestTicks(t *testing.T) {
 		{sec, 100 * time.Millisecond, sec + 7*tickNs}, // 100 ms → 7 ticks (109.4 ms)
 	}
 	for _, tc := range tests {
-		e := entry{entryBody: entryBody{timeout: toTicks(tc.timeout)}}
+		e := entry{timeout: toTicks(tc.timeout)}
 		e.expires = deadline(tc.now, e.timeout)
 		if got := expiresNs(&e, tc.now); got != tc.want {
 			t.Errorf("expiresNs(deadline(%d, %v)) = %d, want %d", tc.now, tc.timeout, got, tc.want)
