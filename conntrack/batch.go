@@ -175,7 +175,7 @@ type batchChunkState struct {
 	// cand is where prepChunk saw the key's tag: bit d for slot d of the
 	// key's window.
 	cand [batchChunk]uint32
-	pf   [5 * batchChunk]uintptr // addresses to prefetch
+	pf   [3 * batchChunk]uintptr // addresses to prefetch
 	// groups[l] is the set of keys (bit i for key i) under lock l, for the
 	// first maxChunkLocks locks; used has bit l set when groups[l] is not
 	// empty. Both are left empty by stripeGroup.
@@ -235,19 +235,15 @@ func (t *Table) prepChunk(c *batchChunkState, keys []Key) (valid uint32) {
 		b := c.bkt[i]
 		cand, far := sh.candidateHint(b, c.ik[i].tag)
 		c.cand[i] = cand
-		// The first candidate (the key's entry, most likely), else the
-		// slot an insert would take; a second candidate, rarely.
-		slot := int32(windowStart(b)) + int32(bits.TrailingZeros32(cand))
+		// The first candidate in insertion order (the key's entry, most
+		// likely: a false match ahead of it costs a cache miss later),
+		// else the slot an insert would take.
+		slot := int32(rotSlot(b, bits.TrailingZeros32(cand)))
 		if cand == 0 {
 			slot = sh.freeHint(b)
 		}
 		if slot >= 0 && int(slot) < len(sh.ents) {
 			p := uintptr(unsafe.Pointer(&sh.ents[slot]))
-			c.pf[np], c.pf[np+1] = p, p+entryLast
-			np += 2
-		}
-		if cand&(cand-1) != 0 {
-			p := uintptr(unsafe.Pointer(&sh.ents[windowStart(b)+uint32(bits.TrailingZeros32(cand&(cand-1)))]))
 			c.pf[np], c.pf[np+1] = p, p+entryLast
 			np += 2
 		}

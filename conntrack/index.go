@@ -80,9 +80,10 @@ func matchSlot(ws uint32, wi int, m uint64) uint32 {
 
 // candidateHint reads b's window without the shard lock (atomic reads,
 // only hints: the tags may change meanwhile) and returns the window's
-// slots whose tag is tag (bit d for slot windowStart(b)+d) and whether b's
-// far chain is non-empty. It has no data-dependent branch: where in the
-// window a key's entry sits is as random as the hash.
+// slots whose tag is tag, in the order inserts fill the window (bit d for
+// slot rotSlot(b, d): from b to the window's end, then from its start), and
+// whether b's far chain is non-empty. It has no data-dependent branch:
+// where in the window a key's entry sits is as random as the hash.
 func (s *shard) candidateHint(b uint32, tag uint8) (m uint32, far bool) {
 	w := s.window(b)
 	x0, x1 := atomic.LoadUint64(&w[0]), atomic.LoadUint64(&w[1])
@@ -90,8 +91,11 @@ func (s *shard) candidateHint(b uint32, tag uint8) (m uint32, far bool) {
 	far = x0>>((b&7)*8)&tagFar != 0 // b is in the window's first word
 	m = uint32(compress(matchWord(x0, tag))) | uint32(compress(matchWord(x1, tag)))<<8 |
 		uint32(compress(matchWord(x2, tag)))<<16 | uint32(compress(matchWord(x3, tag)))<<24
-	return m, far
+	return bits.RotateLeft32(m, -int(b&7)), far
 }
+
+// rotSlot is the slot of bit d of a mask from candidateHint for home b.
+func rotSlot(b uint32, d int) uint32 { return windowStart(b) + (b&7+uint32(d))%tagWindow }
 
 // compress gathers the top bit of each byte of m (as matchWord marks
 // them) into the low 8 bits, byte j to bit j. The multiplication's
@@ -101,30 +105,16 @@ func compress(m uint64) uint8 {
 }
 
 // freeHint returns the slot of b's window where an insert would go if
-// the tags tell the truth (the first slot with tag 0 from b to the
-// window's end, then from its start: freeSlotLocked's order), or -1. It
-// reads without the lock, like candidateHint.
+// the tags tell the truth (the first slot with tag 0 in insertion order,
+// freeSlotLocked's), or -1. It reads without the lock, like candidateHint.
 func (s *shard) freeHint(b uint32) int32 {
-	w := s.window(b)
-	ws := windowStart(b)
-	n := uint32(len(s.ents))
-	var wrapped int32 = -1
-	for wi := range w {
-		m := matchWord(atomic.LoadUint64(&w[wi]), 0)
-		if wi == 0 {
-			if lo := m & (1<<((b&7)*8) - 1); lo != 0 {
-				wrapped = int32(matchSlot(ws, 0, lo))
-				m &^= lo
-			}
-		}
-		if m != 0 {
-			if i := matchSlot(ws, wi, m); i < n {
-				return int32(i)
-			}
-			return wrapped
+	m, _ := s.candidateHint(b, 0)
+	for ; m != 0; m &= m - 1 {
+		if i := rotSlot(b, bits.TrailingZeros32(m)); int(i) < len(s.ents) {
+			return int32(i)
 		}
 	}
-	return wrapped
+	return -1
 }
 
 // tagByte is slot i's tag byte.

@@ -535,13 +535,13 @@ func (t *Table) findInLocked(s *shard, b uint32, k *ikey, now int64) int {
 }
 
 // findCandLocked is findInLocked given cand, the slots of b's window where
-// prepChunk saw k's tag (bit d for slot windowStart(b)+d): when one of
+// prepChunk saw k's tag (candidateHint's mask): when one of
 // them holds k's live entry, that is the answer (a key has one indexed
 // entry at most), found without reading the window again.
 func (t *Table) findCandLocked(s *shard, b uint32, k *ikey, now int64, cand uint32) int {
 	if !k.v6 {
 		for ; cand != 0; cand &= cand - 1 {
-			slot := windowStart(b) + uint32(bits.TrailingZeros32(cand))
+			slot := rotSlot(b, bits.TrailingZeros32(cand))
 			e := &s.ents[slot]
 			if s.tagByte(slot)&tagMask == k.tag && e.caddr == k.ca && e.vaddr == k.va && e.cport == k.cp &&
 				e.vport == k.vp && e.proto == k.proto && e.flags&(fV6|fTemplate) == 0 {
@@ -1026,19 +1026,16 @@ func (t *Table) allocLocked(s *shard, b uint32, now int64) (uint32, bool) {
 }
 
 // freeSlotLocked returns a free slot of s, preferring home slot b's window
-// (from b to its end, then from its start, the order freeHint predicts),
-// else the next free slot anywhere. The slab must not be full.
+// (from b to its end, then from its start: freeHint's order), else the
+// next free slot anywhere. The slab must not be full.
 func (s *shard) freeSlotLocked(b uint32) uint32 {
 	n := uint32(len(s.ents))
-	ws := windowStart(b)
-	end := min(ws+tagWindow, n)
-	for i := b; i < end; i++ {
-		if s.tagByte(i)&tagMask == 0 && s.ents[i].flags&fUsed == 0 {
-			return i
-		}
-	}
-	for i := ws; i < b; i++ {
-		if s.tagByte(i)&tagMask == 0 && s.ents[i].flags&fUsed == 0 {
+	w := s.window(b)
+	m := uint32(compress(matchWord(w[0], 0))) | uint32(compress(matchWord(w[1], 0)))<<8 |
+		uint32(compress(matchWord(w[2], 0)))<<16 | uint32(compress(matchWord(w[3], 0)))<<24
+	for m = bits.RotateLeft32(m, -int(b&7)); m != 0; m &= m - 1 {
+		// Tag 0: free, or an entry on a far chain or off the index.
+		if i := rotSlot(b, bits.TrailingZeros32(m)); i < n && s.ents[i].flags&fUsed == 0 {
 			return i
 		}
 	}

@@ -49,6 +49,7 @@ type rigOpt struct {
 	neigh   map[netip.Addr]MAC
 	persist int64
 	reals   []netip.Addr
+	ports   int // client ports per client in randomTraffic (0: 4)
 }
 
 func newRig(t *testing.T, o rigOpt) *rig {

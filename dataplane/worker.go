@@ -101,6 +101,10 @@ type Worker struct {
 	ps    []header.Parsed // decoded frames
 	pr    []header.Reason // their decode results
 	pslot []int           // index into keys/hits for frame i, or -1
+	// pfirst[i]: no earlier frame of the batch shares frame i's token, so
+	// a connection its lookup did not find cannot have been created by
+	// the time frame i is handled (see toService).
+	pfirst []bool
 	psvc  []*Service      // frame i's virtual service, if any
 	keys  []conntrack.Key
 	steps []conntrack.Step // whether and how LookupBatchHits applied keys[k]'s packet
@@ -113,6 +117,7 @@ func newWorker(e *Engine, id int) *Worker {
 	w := &Worker{e: e, id: id, tx: link.NewBatch(e.cfg.BatchSize + maxPendingFrames + 1)}
 	n := e.cfg.BatchSize
 	w.ps, w.pr, w.pslot, w.psvc = make([]header.Parsed, n), make([]header.Reason, n), make([]int, n), make([]*Service, n)
+	w.pfirst = make([]bool, n)
 	w.keys, w.steps, w.hits, w.found = make([]conntrack.Key, n), make([]conntrack.Step, n), make([]conntrack.Hit, n), make([]bool, n)
 	w.p = &w.own
 	w.pickFn = w.pick
@@ -162,6 +167,7 @@ func (w *Worker) Process(in *link.Batch, tr Tracer) {
 func (w *Worker) prefetch(in *link.Batch, s *Snapshot) {
 	k := 0
 	var touched [4]uint64 // tokens of frames handled in order, so far
+	var seen [4]uint64    // tokens of every frame with ports, so far
 	for i := 0; i < in.N; i++ {
 		p := &w.ps[i]
 		w.pslot[i] = -1
@@ -177,6 +183,7 @@ func (w *Worker) prefetch(in *link.Batch, s *Snapshot) {
 			// Perhaps a real server's reply: its client is the destination.
 			t := flowToken(p, frame, false)
 			touched[t>>6] |= 1 << (t & 63)
+			seen[t>>6] |= 1 << (t & 63)
 			continue
 		}
 		if p.Flags&header.FlagFragment != 0 {
@@ -190,6 +197,8 @@ func (w *Worker) prefetch(in *link.Batch, s *Snapshot) {
 		key.CAddr, key.VAddr = p.Src, p.Dst
 		w.steps[k] = conntrack.Step{}
 		t := flowToken(p, frame, true)
+		w.pfirst[i] = seen[t>>6]&(1<<(t&63)) == 0
+		seen[t>>6] |= 1 << (t & 63)
 		if touched[t>>6]&(1<<(t&63)) == 0 && advanceable(s, svc, p, frame) {
 			w.steps[k] = conntrack.Step{Now: in.Meta[i].Time, TCPFlags: p.TCPFlags, Advance: true}
 		} else {
@@ -341,6 +350,7 @@ func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now
 		return ActDrop, Reason(header.Fragment)
 	}
 	key := conntrack.Key{Proto: p.Proto, CAddr: p.Src, CPort: p.SrcPort, VAddr: p.Dst, VPort: p.DstPort}
+	missed := false // a lookup at now found no connection
 	if fastPath(s, svc, p) {
 		// Nothing can happen between the lookup and the state change: no
 		// real server is gone, the packet cannot reuse or reschedule a
@@ -363,8 +373,17 @@ func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now
 		if p.Proto == ProtoTCP {
 			return ActPass, 0 // no connection and not a SYN: the director's own stack
 		}
+		missed = true
 	}
-	c, ok := w.e.table.Lookup(now, key)
+	var c conntrack.Conn
+	ok := false
+	if !missed && (!w.pre || w.pslot[i] < 0 || w.found[w.pslot[i]] || !w.pfirst[i]) {
+		c, ok = w.e.table.Lookup(now, key)
+	}
+	// Else LookupUpdate just missed, or the batched lookup found no
+	// connection and no earlier frame of the batch could have created one
+	// (none shares the frame's token): the answer stands. (A connection
+	// created meanwhile by another worker is a race the kernel has too.)
 	kind := ConnExisting
 	choice := Choice(0)
 	if ok {
