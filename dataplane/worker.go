@@ -105,12 +105,12 @@ type Worker struct {
 	// a connection its lookup did not find cannot have been created by
 	// the time frame i is handled (see toService).
 	pfirst []bool
-	psvc  []*Service      // frame i's virtual service, if any
-	keys  []conntrack.Key
-	steps []conntrack.Step // whether and how LookupBatchHits applied keys[k]'s packet
-	hits  []conntrack.Hit
-	found []bool
-	cur   int // the frame being handled
+	psvc   []*Service // frame i's virtual service, if any
+	keys   []conntrack.Key
+	steps  []conntrack.Step // whether and how LookupBatchHits applied keys[k]'s packet
+	hits   []conntrack.Hit
+	found  []bool
+	cur    int // the frame being handled
 }
 
 func newWorker(e *Engine, id int) *Worker {
