@@ -1,9 +1,11 @@
 package conntrack
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/uvslb/uvs/scheduler"
@@ -206,13 +208,22 @@ func (t *Table) prepChunk(c *batchChunkState, keys []Key) (valid uint32) {
 	for i := range keys {
 		k := &keys[i]
 		ik := &c.ik[i]
-		if !ik.setAddrs(k.CAddr, k.VAddr) {
-			c.si[i] = noShard
-			continue
+		ik.proto, ik.cp, ik.vp = k.Proto, k.CPort, k.VPort
+		var h uint64
+		if k.CAddr.Is4() && k.VAddr.Is4() {
+			// setAddrs and hash, inlined for IPv4.
+			ca, va := k.CAddr.As4(), k.VAddr.As4()
+			ik.ca, ik.va, ik.v6 = binary.BigEndian.Uint32(ca[:]), binary.BigEndian.Uint32(va[:]), false
+			h = mix((uint64(ik.ca)<<32 | uint64(ik.cp)<<8 | uint64(ik.proto)) ^ t.seed)
+			ik.tag = tagOf(h)
+		} else {
+			if !ik.setAddrs(k.CAddr, k.VAddr) {
+				c.si[i] = noShard
+				continue
+			}
+			h = t.hash(ik)
 		}
 		valid |= 1 << i
-		ik.proto, ik.cp, ik.vp = k.Proto, k.CPort, k.VPort
-		h := t.hash(ik)
 		s, sh := t.shardOf(h)
 		c.si[i] = uint16(s)
 		lk := uint16(s) & uint16(len(t.locks)-1)
@@ -233,7 +244,15 @@ func (t *Table) prepChunk(c *batchChunkState, keys []Key) (valid uint32) {
 		i := bits.TrailingZeros32(m)
 		sh := &t.shards[c.si[i]]
 		b := c.bkt[i]
-		cand, far := sh.candidateHint(b, c.ik[i].tag)
+		// candidateHint, inlined.
+		w := sh.window(b)
+		x0, x1 := atomic.LoadUint64(&w[0]), atomic.LoadUint64(&w[1])
+		x2, x3 := atomic.LoadUint64(&w[2]), atomic.LoadUint64(&w[3])
+		far := x0>>((b&7)*8)&tagFar != 0
+		tag := c.ik[i].tag
+		cand := uint32(compress(matchWord(x0, tag))) | uint32(compress(matchWord(x1, tag)))<<8 |
+			uint32(compress(matchWord(x2, tag)))<<16 | uint32(compress(matchWord(x3, tag)))<<24
+		cand = bits.RotateLeft32(cand, -int(b&7))
 		c.cand[i] = cand
 		// The first candidate in insertion order (the key's entry, most
 		// likely: a false match ahead of it costs a cache miss later),

@@ -84,6 +84,7 @@ func matchSlot(ws uint32, wi int, m uint64) uint32 {
 // slot rotSlot(b, d): from b to the window's end, then from its start), and
 // whether b's far chain is non-empty. It has no data-dependent branch:
 // where in the window a key's entry sits is as random as the hash.
+// (prepChunk has it inlined: keep the two alike.)
 func (s *shard) candidateHint(b uint32, tag uint8) (m uint32, far bool) {
 	w := s.window(b)
 	x0, x1 := atomic.LoadUint64(&w[0]), atomic.LoadUint64(&w[1])

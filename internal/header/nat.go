@@ -106,10 +106,14 @@ func (p *Parsed) nat(frame []byte, a netip.Addr, port uint16, ttl bool, off4, of
 		d = putAddr4(ip[off4:], a.As4())
 		h := uint64(^be16(ip[v4Csum:])) + d
 		if ttl {
-			// TTL and protocol form one 16-bit word.
+			// TTL and protocol form one 16-bit word; the TTL is above 1
+			// here, so the word drops by 0x100 without a borrow. (Not
+			// re-read after the byte store: a 2-byte load of a word just
+			// partly stored cannot be forwarded and stalls.)
 			old := be16(ip[v4TTL:])
-			ip[v4TTL]--
-			h += uint64(^old) + uint64(be16(ip[v4TTL:]))
+			nw := old - 0x100
+			ip[v4TTL] = byte(nw >> 8)
+			h += uint64(^old) + uint64(nw)
 		}
 		binary.BigEndian.PutUint16(ip[v4Csum:], ^fold(h))
 	} else {

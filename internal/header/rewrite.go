@@ -160,8 +160,9 @@ func (p *Parsed) DecrementTTL(frame []byte) bool {
 	ip := frame[p.L3Off:]
 	if p.IPVersion == 4 {
 		old := be16(ip[v4TTL:]) // TTL and protocol form one 16-bit word
-		ip[v4TTL]--
-		binary.BigEndian.PutUint16(ip[v4Csum:], Update16(be16(ip[v4Csum:]), old, be16(ip[v4TTL:])))
+		nw := old - 0x100       // TTL > 1: no borrow
+		ip[v4TTL] = byte(nw >> 8)
+		binary.BigEndian.PutUint16(ip[v4Csum:], Update16(be16(ip[v4Csum:]), old, nw))
 	} else {
 		ip[v6HopLimit]--
 	}
