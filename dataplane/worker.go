@@ -144,9 +144,58 @@ func (w *Worker) Process(in *link.Batch, tr Tracer) {
 	}
 	for i := 0; i < in.N; i++ {
 		w.cur = i
+		if w.pre && tr == nil && w.forwardStepped(in, i, s) {
+			continue
+		}
 		w.frame(in, i, s)
 	}
 	w.stats.flush(w.id)
+}
+
+// forwardStepped is the common case, handled without the general path's
+// repeated checks: a client packet of an established NAT connection that
+// the prefetch phase already applied to its connection (a Step, so every
+// check before the state change has passed), TTL above 1, real server of
+// the packet's family and neighbour known. It does exactly what handle
+// would (counters, take, ForwardNATDst, MACs) and reports true; false
+// (having changed nothing) sends the frame down the general path. Not used
+// when tracing, whose records need the general path's detail.
+func (w *Worker) forwardStepped(in *link.Batch, i int, s *Snapshot) bool {
+	k := w.pslot[i]
+	if k < 0 || !w.steps[k].Advance || !w.found[k] {
+		return false
+	}
+	h := &w.hits[k]
+	p := &w.ps[i]
+	real := h.Real.Addr()
+	if h.Method != conntrack.MethodMasq || p.TTL <= 1 || real.Is4() != p.Dst.Is4() {
+		return false
+	}
+	var mac MAC
+	ether := w.e.cfg.LinkType == link.Ethernet
+	if ether {
+		var ok bool
+		if mac, ok = w.e.neigh.lookup(real); !ok {
+			return false // the general path parks it and asks
+		}
+	}
+	_, out, ok := w.takeFrame(in, i)
+	if !ok {
+		return false
+	}
+	w.releasedAct = 0
+	w.p = p
+	n := p.IPLen
+	w.stats.in(w.id, w.psvc[i].Stats, n)
+	if d := s.Dest(h.Dest); d != nil {
+		w.stats.in(w.id, d.Stats, n)
+	}
+	p.ForwardNATDst(out, real, h.Real.Port())
+	if ether {
+		copy(out[0:6], mac[:])
+		copy(out[6:12], s.MAC[:])
+	}
+	return true
 }
 
 // prefetch decodes every frame of the batch and looks up, in one
@@ -271,13 +320,12 @@ func (w *Worker) Drop(r Reason) { w.drops[r].Add(1) }
 
 // handle decides what to do with one frame.
 func (w *Worker) handle(in *link.Batch, i int, s *Snapshot, now int64) (Action, Reason) {
-	frame := in.Frame(i)
 	var r header.Reason
 	if w.pre {
 		w.p, r = &w.ps[i], w.pr[i]
 	} else {
 		w.p = &w.own
-		r = w.p.Decode(frame, w.e.cfg.LinkType)
+		r = w.p.Decode(in.Frame(i), w.e.cfg.LinkType)
 	}
 	p := w.p
 	if r != header.OK {
@@ -327,7 +375,6 @@ func (w *Worker) handle(in *link.Batch, i int, s *Snapshot, now int64) (Action, 
 // ipvs.md §3.3–§3.6).
 func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now int64) (Action, Reason) {
 	p := w.p
-	frame := in.Frame(i)
 	if w.tracer != nil {
 		w.rec.Service = svc
 	}
@@ -355,7 +402,7 @@ func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now
 		// Nothing can happen between the lookup and the state change: no
 		// real server is gone, the packet cannot reuse or reschedule a
 		// connection, and the checksum rule is known from the service.
-		if svc.method == MethodNAT && !p.VerifyL4(frame) {
+		if svc.method == MethodNAT && !p.VerifyL4(in.Frame(i)) {
 			return ActDrop, Reason(header.BadL4Checksum)
 		}
 		if w.pre && w.pslot[i] >= 0 && w.found[w.pslot[i]] && !w.steps[w.pslot[i]].Advance {
@@ -429,7 +476,7 @@ func (w *Worker) toService(in *link.Batch, i int, s *Snapshot, svc *Service, now
 			w.e.clients.store(p.Src, p.SrcMAC)
 		}
 	}
-	if c.Method == conntrack.MethodMasq && !p.VerifyL4(frame) {
+	if c.Method == conntrack.MethodMasq && !p.VerifyL4(in.Frame(i)) {
 		// IPVS verifies the checksum before rewriting a NAT packet.
 		w.traceConn(&c, s.Dest(c.Dest), kind, choice)
 		return ActDrop, Reason(header.BadL4Checksum)
@@ -584,13 +631,14 @@ func (w *Worker) natIn(in *link.Batch, i int, s *Snapshot, c *conntrack.Conn) (A
 	if c.Real.Addr().Is4() != p.Dst.Is4() {
 		return ActDrop, ReasonNoRoute
 	}
-	j, ok := w.take(in, i)
+	now := in.Meta[i].Time
+	j, out, ok := w.takeFrame(in, i)
 	if !ok {
 		return ActDrop, ReasonNoBuffer
 	}
 	// TTL − 1 and destination → real server, one checksum update each.
-	p.ForwardNATDst(w.tx.Frame(j), c.Real.Addr(), c.Real.Port())
-	return w.sendTo(s, j, c.Real.Addr(), w.srcFor(s, c.Real.Addr(), c.Virtual.Addr()), ActNAT, in.Meta[i].Time)
+	p.ForwardNATDst(out, c.Real.Addr(), c.Real.Port())
+	return w.sendFrame(s, j, out, c.Real.Addr(), w.srcFor(s, c.Real.Addr(), c.Virtual.Addr()), ActNAT, now)
 }
 
 // dr forwards a client packet unchanged to its real server's MAC.
@@ -625,23 +673,32 @@ func (w *Worker) srcFor(s *Snapshot, dst, vip netip.Addr) netip.Addr {
 // its buffer is a full-size one (so the transmit batch only ever holds
 // full-size buffers), else by copying, and returns its index there.
 func (w *Worker) take(in *link.Batch, i int) (int, bool) {
+	j, _, ok := w.takeFrame(in, i)
+	return j, ok
+}
+
+// takeFrame is take, also returning the frame (tx.Frame(j)) from the
+// values at hand rather than reading back the slots just written.
+func (w *Worker) takeFrame(in *link.Batch, i int) (int, []byte, bool) {
 	tx := w.tx
 	j := tx.N
 	if j >= tx.Cap() {
-		return 0, false
+		return 0, nil, false
 	}
-	if cap(in.Bufs[i]) >= link.Headroom+link.MaxFrame && in.Off[i] >= link.Headroom {
-		tx.Bufs[j], in.Bufs[i] = in.Bufs[i], tx.Bufs[j]
-		tx.Off[j], in.Off[i] = in.Off[i], link.Headroom
-		tx.Len[j] = in.Len[i]
+	buf, off, n := in.Bufs[i], in.Off[i], in.Len[i]
+	if cap(buf) >= link.Headroom+link.MaxFrame && off >= link.Headroom {
+		tx.Bufs[j], in.Bufs[i] = buf, tx.Bufs[j]
+		tx.Off[j], in.Off[i] = off, link.Headroom
+		tx.Len[j] = n
 		in.Len[i] = 0
 	} else {
-		tx.Off[j] = link.Headroom
-		tx.Len[j] = copy(tx.Bufs[j][link.Headroom:link.Headroom+link.MaxFrame], in.Frame(i))
+		buf, off = tx.Bufs[j], link.Headroom
+		n = copy(buf[off:off+link.MaxFrame], in.Frame(i))
+		tx.Off[j], tx.Len[j] = off, n
 	}
 	tx.Meta[j] = link.Meta{Time: in.Meta[i].Time}
 	tx.N++
-	return j, true
+	return j, buf[off : off+n], true
 }
 
 // alloc returns a free transmit buffer for a frame the director
@@ -669,7 +726,14 @@ func (w *Worker) sendTo(s *Snapshot, j int, ip, src netip.Addr, act Action, now 
 	if w.e.cfg.LinkType != link.Ethernet {
 		return act, 0
 	}
-	out := w.tx.Frame(j)
+	return w.sendFrame(s, j, w.tx.Frame(j), ip, src, act, now)
+}
+
+// sendFrame is sendTo given out, transmit frame j.
+func (w *Worker) sendFrame(s *Snapshot, j int, out []byte, ip, src netip.Addr, act Action, now int64) (Action, Reason) {
+	if w.e.cfg.LinkType != link.Ethernet {
+		return act, 0
+	}
 	if mac, ok := w.e.neigh.lookup(ip); ok {
 		copy(out[0:6], mac[:])
 		copy(out[6:12], s.MAC[:])
