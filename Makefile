@@ -4,8 +4,11 @@ BIN         := bin
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
 PKGS        := ./...
+# The profile `go build ./cmd/uvs` optimises with (PGO: go build finds
+# default.pgo in the main package's directory); `make pgo` regenerates it.
+PGO         := $(CURDIR)/cmd/uvs/default.pgo
 
-.PHONY: help build test lint vet staticcheck bench demo fuzz tools clean
+.PHONY: help build test lint vet staticcheck bench pgo demo fuzz tools clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,8 +33,12 @@ lint: vet staticcheck ## gofmt check, vet and staticcheck
 test: lint build ## lint, then go test -race ./... (netns tests run as root, skip otherwise)
 	$(GO) test -race -count=1 $(PKGS)
 
-bench: ## go test -bench for the scheduler, conntrack, dataplane and bench/ packages
-	$(GO) test -run '^$$' -bench . -benchmem ./scheduler/ ./conntrack/ ./dataplane/ ./bench/
+bench: ## go test -bench for the scheduler, conntrack, dataplane and bench/ (with the build's PGO profile) packages
+	$(GO) test -run '^$$' -bench . -benchmem ./scheduler/ ./conntrack/ ./dataplane/
+	$(GO) test -pgo=$(PGO) -run '^$$' -bench . -benchmem ./bench/
+
+pgo: ## regenerate cmd/uvs/default.pgo, the build's PGO profile, from the bench/ pipeline benchmarks
+	$(GO) test -pgo=off -run '^$$' -bench . -benchtime 3000000x -cpuprofile $(PGO) ./bench/
 
 demo: build ## replay the examples (NAT, DR, TUN, IPv6) and print the text trace; no root needed
 	@for d in $$(ls -d examples/*/ 2>/dev/null); do \
