@@ -24,18 +24,24 @@
 // # Layout
 //
 // The table is split into power-of-two shards, each with a slab of
-// fixed-size pointer-free entries (52 bytes for IPv4, 1/5 more
-// slots than an even share of MaxConns); the garbage collector never scans
-// it. The slab is also the hash index: each slot holds the head of the
-// chain of keys whose home it is, and an insert puts the entry in the first
-// free slot at or after its home, so a lookup usually touches one or two
-// adjacent cache lines. Entries never move while they live. One hash of
+// fixed-size pointer-free entries (48 bytes for IPv4, 1/5 more slots than
+// an even share of MaxConns); the garbage collector never scans it. A key
+// hashes to a home slot and its entry goes in a free slot of the home's
+// 32-slot window; a one-byte tag per slot (7 bits of the key's hash) says
+// which slots of a window may hold a key, so a lookup reads the window's
+// 32 tag bytes and then only the matching entry: the tag array (about
+// 1.2 bytes per entry) stays in the cache far more than the slab does,
+// and a batched lookup requests one or two cache lines of the slab per
+// key. An entry whose window is full (about 1% in a full table) goes
+// anywhere in the shard, on a far chain from its home slot, which the
+// home's tag byte flags. Entries never move while they live. One hash of
 // (protocol, client address, client port) places every entry, so "in",
-// "out" and template lookups walk the same chain, as the kernel's
-// ip_vs_conn_tab does. IPv6 entries keep the full addresses in
-// a per-shard side store of 48 bytes per slot, allocated when the shard
-// first holds an IPv6 entry. A Ref (slot, generation) stays safe after the
-// entry is gone: stale Refs are reported as absent.
+// "out" and template lookups search the same window, as the kernel's
+// ip_vs_conn_tab puts them on the same chain. IPv6 entries keep the full
+// addresses in a per-shard side store of 48 bytes per slot, allocated when
+// the shard first holds an IPv6 entry. A Ref (slot, generation) stays safe
+// after the entry is gone: stale Refs are reported as absent. index.go
+// has the details.
 //
 // Shards share a few striped mutexes (Config.Locks, by default 4 per CPU):
 // small shards keep eviction scans and sweeps short, while a batched lookup,

@@ -111,7 +111,7 @@ const (
 	fTemplate             // persistence template (IP_VS_CONN_F_TEMPLATE)
 	fNoOutput             // no reply seen yet on a non-NAT conn (IP_VS_CONN_F_NOOUTPUT)
 	fInactive             // counted in inactconns (IP_VS_CONN_F_INACTIVE)
-	fUnlinked             // invalidated template: off the hash chain, waiting for expiry
+	fUnlinked             // invalidated template: off the index, waiting for expiry
 )
 
 // Template control word: the number of controlled connections in the low
@@ -301,7 +301,7 @@ func New(cfg Config) (*Table, error) {
 	// full table leaves the slab at most about 83% occupied, which keeps
 	// far chains rare; the headroom also absorbs uneven
 	// hashing across shards (a shard that does fill its slab evicts within
-	// itself, which is still bounded and counted). (52 B + a tag byte) × 1.2
+	// itself, which is still bounded and counted). (48 B + a 4-byte far head + a tag byte) × 1.2
 	// keeps a full IPv4 table under 64 B per entry.
 	per := (cfg.MaxConns + n - 1) / n
 	per += per/5 + 16
@@ -374,7 +374,7 @@ func (k *ikey) setAddrs(c, v netip.Addr) bool {
 
 // hash hashes what every lookup knows first: protocol and client
 // address:port (as the kernel's ip_vs_conn_hashkey does), so that "in",
-// "out" and template lookups share one chain per entry.
+// "out" and template lookups share one window per entry.
 //
 // It also sets k.tag, the key's digest in the index (see index.go).
 func (t *Table) hash(k *ikey) uint64 {
@@ -398,7 +398,7 @@ func (t *Table) shardOf(h uint64) (int, *shard) {
 	return i, &t.shards[i]
 }
 
-// home is the slot whose head starts the chain of keys hashing to h: the
+// home is the home slot of keys hashing to h (see index.go): the
 // low 32 bits of h scaled to the slab (the shard takes the top bits).
 func (s *shard) home(h uint64) uint32 {
 	return uint32(uint64(uint32(h)) * uint64(len(s.ents)) >> 32)
@@ -866,7 +866,8 @@ const (
 	remEvicted
 )
 
-// unlinkRemoveLocked removes slot, finding its chain predecessor first.
+// unlinkRemoveLocked removes slot, finding its far chain predecessor
+// first when it has one.
 func (t *Table) unlinkRemoveLocked(s *shard, slot uint32, why int) {
 	e := &s.ents[slot]
 	if e.flags&fUnlinked != 0 {
@@ -1139,7 +1140,7 @@ type newEntry struct {
 	timeout  uint32 // ticks
 }
 
-// replaceLocked takes live entry slot (in the chain of home slot b) out of the way of a new
+// replaceLocked takes live entry slot (indexed from home slot b) out of the way of a new
 // entry with the same key: it is removed, unless it is a template that
 // still controls connections, which is invalidated instead (taken off the
 // hash, left to expire) because those connections hold its slot.
