@@ -3,6 +3,7 @@ package conntrack
 import (
 	"math/bits"
 	"sync/atomic"
+	"unsafe"
 )
 
 // The hash index.
@@ -120,6 +121,17 @@ func (s *shard) freeHint(b uint32) int32 {
 		}
 	}
 	return -1
+}
+
+// prefetchHome starts loading, for a single lookup, b's window tags and
+// the home slot's entry together (inserts try the home slot first, so
+// the entry is often there): the two cache misses overlap instead of the
+// entry's following the tags'.
+func (s *shard) prefetchHome(b uint32) {
+	t := uintptr(unsafe.Pointer(&s.tags[windowStart(b)>>3]))
+	e := uintptr(unsafe.Pointer(&s.ents[b]))
+	pf := [4]uintptr{t, t + tagWindow - 1, e, e + entryLast}
+	prefetchAll(&pf[0], len(pf))
 }
 
 // tagByte is slot i's tag byte.

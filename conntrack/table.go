@@ -566,8 +566,9 @@ func (t *Table) Lookup(now int64, k Key) (c Conn, ok bool) {
 	ik.proto, ik.cp, ik.vp = k.Proto, k.CPort, k.VPort
 	h := t.hash(&ik)
 	si, s := t.shardOf(h)
-	s.mu.Lock()
 	b := s.home(h)
+	s.prefetchHome(b)
+	s.mu.Lock()
 	slot := t.findInLocked(s, b, &ik, now)
 	if slot < 0 {
 		s.mu.Unlock()
@@ -591,6 +592,7 @@ func (t *Table) LookupOut(now int64, proto uint8, src netip.Addr, sport uint16, 
 	h := t.hash(&ik)
 	si, s := t.shardOf(h)
 	b := s.home(h)
+	s.prefetchHome(b)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	match := func(slot uint32) bool {
@@ -781,8 +783,9 @@ func (t *Table) LookupUpdate(now int64, k Key, dir Dir, tcpFlags uint8) (c Conn,
 	ik.proto, ik.cp, ik.vp = k.Proto, k.CPort, k.VPort
 	h := t.hash(&ik)
 	si, s := t.shardOf(h)
-	s.mu.Lock()
 	b := s.home(h)
+	s.prefetchHome(b)
+	s.mu.Lock()
 	slot := t.findInLocked(s, b, &ik, now)
 	if slot < 0 {
 		s.mu.Unlock()
