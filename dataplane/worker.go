@@ -222,8 +222,9 @@ func (w *Worker) prefetch(in *link.Batch, s *Snapshot) {
 		w.pslot[i] = -1
 		w.psvc[i] = nil
 		frame := in.Frame(i)
-		w.pr[i] = p.Decode(frame, w.e.cfg.LinkType)
-		if w.pr[i] != header.OK || p.Flags&(header.FlagPorts|header.FlagICMPError) != header.FlagPorts {
+		r := p.Decode(frame, w.e.cfg.LinkType)
+		w.pr[i] = r
+		if r != header.OK || p.Flags&(header.FlagPorts|header.FlagICMPError) != header.FlagPorts {
 			continue
 		}
 		svc := s.lookup(p.Proto, p.Dst, p.DstPort, p.IPVersion)
@@ -244,14 +245,16 @@ func (w *Worker) prefetch(in *link.Batch, s *Snapshot) {
 		key := &w.keys[k] // field by field, see toService
 		key.Proto, key.CPort, key.VPort = p.Proto, p.SrcPort, p.DstPort
 		key.CAddr, key.VAddr = p.Src, p.Dst
-		w.steps[k] = conntrack.Step{}
 		t := flowToken(p, frame, true)
-		w.pfirst[i] = seen[t>>6]&(1<<(t&63)) == 0
-		seen[t>>6] |= 1 << (t & 63)
-		if touched[t>>6]&(1<<(t&63)) == 0 && advanceable(s, svc, p, frame) {
-			w.steps[k] = conntrack.Step{Now: in.Meta[i].Time, TCPFlags: p.TCPFlags, Advance: true}
+		word, bit := t>>6, uint64(1)<<(t&63)
+		w.pfirst[i] = seen[word]&bit == 0
+		seen[word] |= bit
+		st := &w.steps[k]
+		if touched[word]&bit == 0 && advanceable(s, svc, p, frame) {
+			st.Now, st.TCPFlags, st.Advance = in.Meta[i].Time, p.TCPFlags, true
 		} else {
-			touched[t>>6] |= 1 << (t & 63)
+			*st = conntrack.Step{}
+			touched[word] |= bit
 		}
 		w.pslot[i] = k
 		k++
