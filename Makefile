@@ -39,6 +39,7 @@ bench: ## go test -bench for the scheduler, conntrack, dataplane and bench/ (wit
 
 pgo: ## regenerate cmd/uvs/default.pgo, the build's PGO profile, from the bench/ pipeline benchmarks
 	$(GO) test -pgo=off -run '^$$' -bench . -benchtime 3000000x -cpuprofile $(PGO) ./bench/
+	rm -f bench.test # go test leaves the profiled binary behind
 
 demo: build ## replay the examples (NAT, DR, TUN, IPv6) and print the text trace; no root needed
 	@for d in $$(ls -d examples/*/ 2>/dev/null); do \
