@@ -65,6 +65,28 @@ func FuzzPipeline(f *testing.F) {
 				t.Fatalf("output frame %d has a bad L4 checksum (%x)", j, out)
 			}
 		}
+		// The same batch without a tracer (which takes the short path
+		// for stepped packets, forwardStepped) must do exactly the same.
+		r2 := newRig(t, rigOpt{})
+		r2.send(syn(cli, 40000).bytes(t))
+		in2 := link.NewBatch(2)
+		in2.Len[0] = copy(in2.Bufs[0][link.Headroom:], frame)
+		in2.Len[1] = copy(in2.Bufs[1][link.Headroom:], ack)
+		in2.Meta[0].Time, in2.Meta[1].Time = r2.now+1, r2.now+1
+		in2.N = 2
+		w2 := r2.e.Worker(0)
+		w2.Process(in2, nil)
+		if w2.TX().N != w.TX().N {
+			t.Fatalf("%d frames out without a tracer, %d with", w2.TX().N, w.TX().N)
+		}
+		for j := 0; j < w.TX().N; j++ {
+			if a, b := w.TX().Frame(j), w2.TX().Frame(j); string(a) != string(b) {
+				t.Fatalf("output frame %d differs without a tracer:\n%x\n%x", j, a, b)
+			}
+		}
+		if a, b := r.e.Drops(), r2.e.Drops(); a != b {
+			t.Fatalf("drops differ without a tracer: %v, %v", a, b)
+		}
 	})
 }
 
