@@ -83,6 +83,21 @@ func buildBench(b *testing.B, n int) *benchState {
 		bytes: (float64(after.HeapAlloc) - float64(before.HeapAlloc) - refBytes) / float64(n)}
 }
 
+// farEntries counts the live entries placed outside their home's window
+// (on far chains, see index.go): the index's overflow.
+func farEntries(tb *Table) int {
+	n := 0
+	for si := range tb.shards {
+		s := &tb.shards[si]
+		for slot := range uint32(len(s.ents)) {
+			if e := &s.ents[slot]; e.flags&fUsed != 0 && e.flags&fUnlinked == 0 && s.tagByte(slot)&tagMask == 0 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // BenchmarkTable measures lookups, updates and inserts on a table holding
 // 1k, 1M and 10M ESTABLISHED IPv4 connections, plus heap bytes per entry and
 // the GC pause with the table live. The 10M size is skipped under -short.
@@ -109,9 +124,11 @@ func BenchmarkTable(b *testing.B) {
 		if len(keys)&mask != 0 {
 			b.Fatalf("%d keys: not a power of two", len(keys))
 		}
+		farPct := 100 * float64(farEntries(tb)) / float64(st.n)
 		b.Run("LookupHit/"+sz.name, func(b *testing.B) {
 			defer cpuPerOp(b)()
 			b.ReportMetric(st.bytes, "heapB/entry")
+			b.ReportMetric(farPct, "far%")
 			for i := range b.N {
 				if _, ok := tb.Lookup(now, keys[i&mask]); !ok {
 					b.Fatal("miss")
