@@ -190,7 +190,7 @@ func (w *Worker) tunnelError(in *link.Batch, i int, s *Snapshot, now int64) (Act
 		}
 	}
 	if !w.icmp.allow(now, s.ICMPRate) {
-		return ActDrop, ReasonTooBig
+		return ActDrop, ReasonICMPRateLimit
 	}
 	src := w.srcFor(s, cl.Src, cl.Dst)
 	j, buf, ok := w.alloc(now)

@@ -186,6 +186,64 @@ func TestTunnelFragNeeded(t *testing.T) {
 	}
 }
 
+// TestTunnelErrorRateLimit: relayed errors about the director's own tunnel
+// packets take tokens from the ICMP rate limit; once it is spent, the
+// error is dropped as icmp_rate_limit, whatever its type (it used to be
+// counted as too_big even for a port unreachable).
+func TestTunnelErrorRateLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		typ, code uint8
+		mtu       uint16
+	}{
+		{"port unreachable", 3, 3, 0},
+		{"frag needed", 3, 4, 1400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, rigOpt{method: MethodTUN})
+			_, out := r.send(syn(cli, 40000).bytes(t))
+			if len(out) != 1 {
+				t.Fatalf("SYN: %d frames out", len(out))
+			}
+			buf := gopacket.NewSerializeBuffer()
+			gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+				&layers.Ethernet{SrcMAC: rs1MAC[:], DstMAC: dirMAC[:], EthernetType: layers.EthernetTypeIPv4},
+				&layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: netip.MustParseAddr("192.0.2.254").AsSlice(), DstIP: dirAddr.AsSlice()},
+				&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(tc.typ, tc.code), Seq: tc.mtu},
+				gopacket.Payload(out[0][14:][:20+20+8]))
+			w := r.e.Worker(0)
+			in := link.NewBatch(1)
+			now := r.now + 1_000_000
+			relayed, limited := 0, 0
+			// All at one instant: the bucket (1000 tokens at the default
+			// 1000/s) empties and stays empty.
+			for range 1200 {
+				in.Len[0] = copy(in.Bufs[0][link.Headroom:], buf.Bytes())
+				in.Off[0], in.Meta[0].Time, in.N = link.Headroom, now, 1
+				var tr recorder
+				w.Process(in, &tr)
+				switch {
+				case tr.rec.Action == ActICMP && w.TX().N == 1:
+					relayed++
+				case tr.rec.Action == ActDrop && tr.rec.Reason == ReasonICMPRateLimit && w.TX().N == 0:
+					limited++
+				default:
+					t.Fatalf("after %d relayed and %d limited: action %v reason %v, %d out", relayed, limited, tr.rec.Action, tr.rec.Reason, w.TX().N)
+				}
+			}
+			if relayed != 1000 || limited != 200 {
+				t.Fatalf("%d relayed, %d rate-limited; want 1000 and 200", relayed, limited)
+			}
+			if got := r.e.Drops()[ReasonICMPRateLimit]; got != 200 {
+				t.Fatalf("icmp_rate_limit counted %d, want 200", got)
+			}
+			if ReasonICMPRateLimit.String() != "icmp_rate_limit" {
+				t.Fatalf("name %q", ReasonICMPRateLimit.String())
+			}
+		})
+	}
+}
+
 // TestIPv6DRAndTUN: DR keeps the IPv6 packet (hop limit − 1, new MAC); TUN
 // wraps it in IPv6-in-IPv6 from the VIP (no director IPv6 address given).
 func TestIPv6DRAndTUN(t *testing.T) {

@@ -38,6 +38,10 @@ const (
 	ReasonNoRoute
 	// ReasonNoBuffer: the worker's transmit batch was full.
 	ReasonNoBuffer
+	// ReasonICMPRateLimit: an ICMP error about one of the director's own
+	// tunnel packets was not relayed to the client: the ICMP rate limit
+	// (Options.ICMPRate) had no token left.
+	ReasonICMPRateLimit
 	numReasonsAll
 )
 
@@ -47,6 +51,7 @@ const NumReasons = int(numReasonsAll)
 var ownReasonNames = [...]string{
 	"no_dest", "ttl_exceeded", "too_big", "dest_unavailable", "table_full",
 	"neigh_queue_full", "neigh_unresolved", "own_mac", "no_route", "no_buffer",
+	"icmp_rate_limit",
 }
 
 // String returns the reason's stable name.
