@@ -244,15 +244,13 @@ func (t *Table) prepChunk(c *batchChunkState, keys []Key) (valid uint32) {
 		i := bits.TrailingZeros32(m)
 		sh := &t.shards[c.si[i]]
 		b := c.bkt[i]
-		// candidateHint, inlined.
+		// candidateHint with its loads inlined (calling it measured ≈ 0.5 ns
+		// per key slower at 1M).
 		w := sh.window(b)
 		x0, x1 := atomic.LoadUint64(&w[0]), atomic.LoadUint64(&w[1])
 		x2, x3 := atomic.LoadUint64(&w[2]), atomic.LoadUint64(&w[3])
 		far := x0>>((b&7)*8)&tagFar != 0
-		tag := c.ik[i].tag
-		cand := uint32(compress(matchWord(x0, tag))) | uint32(compress(matchWord(x1, tag)))<<8 |
-			uint32(compress(matchWord(x2, tag)))<<16 | uint32(compress(matchWord(x3, tag)))<<24
-		cand = bits.RotateLeft32(cand, -int(b&7))
+		cand := windowMask(x0, x1, x2, x3, c.ik[i].tag, b)
 		c.cand[i] = cand
 		// The first candidate in insertion order (the key's entry, most
 		// likely: a false match ahead of it costs a cache miss later),

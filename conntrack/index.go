@@ -83,24 +83,29 @@ func matchSlot(ws uint32, wi int, m uint64) uint32 {
 	return ws + uint32(wi)*8 + uint32(bits.TrailingZeros64(m))>>3
 }
 
+// windowMask returns, for the tag words x0..x3 of home slot b's window,
+// the slots whose tag is tag in the order inserts fill the window: bit d
+// for slot rotSlot(b, d), from b to the window's end, then from its start.
+// It has no data-dependent branch: where in the window a key's entry sits
+// is as random as the hash.
+func windowMask(x0, x1, x2, x3 uint64, tag uint8, b uint32) uint32 {
+	m := uint32(compress(matchWord(x0, tag))) | uint32(compress(matchWord(x1, tag)))<<8 |
+		uint32(compress(matchWord(x2, tag)))<<16 | uint32(compress(matchWord(x3, tag)))<<24
+	return bits.RotateLeft32(m, -int(b&7))
+}
+
 // candidateHint reads b's window without the shard lock (atomic reads,
-// only hints: the tags may change meanwhile) and returns the window's
-// slots whose tag is tag, in the order inserts fill the window (bit d for
-// slot rotSlot(b, d): from b to the window's end, then from its start), and
-// whether b's far chain is non-empty. It has no data-dependent branch:
-// where in the window a key's entry sits is as random as the hash.
-// (prepChunk has it inlined: keep the two alike.)
+// only hints: the tags may change meanwhile) and returns windowMask for
+// tag and whether b's far chain is non-empty.
 func (s *shard) candidateHint(b uint32, tag uint8) (m uint32, far bool) {
 	w := s.window(b)
 	x0, x1 := atomic.LoadUint64(&w[0]), atomic.LoadUint64(&w[1])
 	x2, x3 := atomic.LoadUint64(&w[2]), atomic.LoadUint64(&w[3])
 	far = x0>>((b&7)*8)&tagFar != 0 // b is in the window's first word
-	m = uint32(compress(matchWord(x0, tag))) | uint32(compress(matchWord(x1, tag)))<<8 |
-		uint32(compress(matchWord(x2, tag)))<<16 | uint32(compress(matchWord(x3, tag)))<<24
-	return bits.RotateLeft32(m, -int(b&7)), far
+	return windowMask(x0, x1, x2, x3, tag, b), far
 }
 
-// rotSlot is the slot of bit d of a mask from candidateHint for home b.
+// rotSlot is the slot of bit d of a windowMask for home b.
 func rotSlot(b uint32, d int) uint32 { return windowStart(b) + (b&7+uint32(d))%tagWindow }
 
 // compress gathers the top bit of each byte of m (as matchWord marks

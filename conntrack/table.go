@@ -1035,9 +1035,7 @@ func (t *Table) allocLocked(s *shard, b uint32, now int64) (uint32, bool) {
 func (s *shard) freeSlotLocked(b uint32) uint32 {
 	n := uint32(len(s.ents))
 	w := s.window(b)
-	m := uint32(compress(matchWord(w[0], 0))) | uint32(compress(matchWord(w[1], 0)))<<8 |
-		uint32(compress(matchWord(w[2], 0)))<<16 | uint32(compress(matchWord(w[3], 0)))<<24
-	for m = bits.RotateLeft32(m, -int(b&7)); m != 0; m &= m - 1 {
+	for m := windowMask(w[0], w[1], w[2], w[3], 0, b); m != 0; m &= m - 1 {
 		// Tag 0: free, or an entry on a far chain or off the index.
 		if i := rotSlot(b, bits.TrailingZeros32(m)); i < n && s.ents[i].flags&fUsed == 0 {
 			return i
