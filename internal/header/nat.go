@@ -57,37 +57,36 @@ func (p *Parsed) NATSrc(frame []byte, a netip.Addr, port uint16) bool {
 // comes first: the caller answers with ICMP time exceeded), and ok false,
 // changing nothing, when NATDst would refuse.
 func (p *Parsed) ForwardNATDst(frame []byte, a netip.Addr, port uint16) (ok, ttlExpired bool) {
-	if p.IPVersion == 0 {
-		return false, false
+	if ok, ttlExpired = p.forwardOK(a); ok {
+		p.Dst, p.DstPort = a, port
+		p.TTL--
+		p.nat(frame, a, port, true, v4Dst, v6Dst, tcpDstPort)
 	}
-	if p.TTL <= 1 {
-		return false, true
-	}
-	if !p.natOK(a) {
-		return false, false
-	}
-	p.Dst, p.DstPort = a, port
-	p.TTL--
-	p.nat(frame, a, port, true, v4Dst, v6Dst, tcpDstPort)
-	return true, false
+	return ok, ttlExpired
 }
 
 // ForwardNATSrc is DecrementTTL followed by NATSrc, the reply rewrite of a
 // NAT connection (real server to client), with ForwardNATDst's results.
 func (p *Parsed) ForwardNATSrc(frame []byte, a netip.Addr, port uint16) (ok, ttlExpired bool) {
-	if p.IPVersion == 0 {
-		return false, false
+	if ok, ttlExpired = p.forwardOK(a); ok {
+		p.Src, p.SrcPort = a, port
+		p.TTL--
+		p.nat(frame, a, port, true, v4Src, v6Src, tcpSrcPort)
 	}
-	if p.TTL <= 1 {
+	return ok, ttlExpired
+}
+
+// forwardOK is the Forward rewrites' precondition, in DecrementTTL's
+// order: an IP packet, then the TTL or hop limit above 1 (ttlExpired
+// otherwise), then natOK.
+func (p *Parsed) forwardOK(a netip.Addr) (ok, ttlExpired bool) {
+	switch {
+	case p.IPVersion == 0:
+		return false, false
+	case p.TTL <= 1:
 		return false, true
 	}
-	if !p.natOK(a) {
-		return false, false
-	}
-	p.Src, p.SrcPort = a, port
-	p.TTL--
-	p.nat(frame, a, port, true, v4Src, v6Src, tcpSrcPort)
-	return true, false
+	return p.natOK(a), false
 }
 
 // natOK reports whether both the address and the port rewrite apply.
