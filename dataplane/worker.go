@@ -183,8 +183,6 @@ func (w *Worker) forwardStepped(in *link.Batch, i int, s *Snapshot) bool {
 	if !ok {
 		return false
 	}
-	w.releasedAct = 0
-	w.p = p
 	n := p.IPLen
 	w.stats.in(w.id, w.psvc[i].Stats, n)
 	if d := s.Dest(h.Dest); d != nil {
