@@ -124,17 +124,24 @@ func TestExamplesGolden(t *testing.T) {
 	}
 }
 
-func countFrames(t *testing.T, path string) int {
+// openPcap opens a pcap file for reading; it is closed when the test ends.
+func openPcap(t *testing.T, path string) *pcapgo.Reader {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	r, err := pcapgo.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+func countFrames(t *testing.T, path string) int {
+	t.Helper()
+	r := openPcap(t, path)
 	n := 0
 	for {
 		if _, _, err := r.ReadPacketData(); err != nil {
@@ -148,15 +155,7 @@ func countFrames(t *testing.T, path string) int {
 // IPv4 header, TCP, UDP, ICMP and ICMPv6 checksums.
 func verifyFrames(t *testing.T, path string) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openPcap(t, path)
 	for i := 1; ; i++ {
 		data, _, err := r.ReadPacketData()
 		if err != nil {
