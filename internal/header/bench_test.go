@@ -44,10 +44,7 @@ func BenchmarkChecksum1500(b *testing.B) { benchSum(b, 1500) }
 // destination address and port with incremental checksums, TTL, MACs.
 func BenchmarkNATRewrite(b *testing.B) {
 	f := tcp4Frame(b, 1400)
-	var p Parsed
-	if p.Decode(f, link.Ethernet) != OK {
-		b.Fatal("Decode failed")
-	}
+	p := decoded(b, f)
 	rs := [2]netip.Addr{addr(rs4), addr(vip4)}
 	b.ReportAllocs()
 	i := 0
@@ -66,10 +63,7 @@ func BenchmarkNATRewrite(b *testing.B) {
 // then the MAC.
 func BenchmarkForwardNATDst(b *testing.B) {
 	f := tcp4Frame(b, 1400)
-	var p Parsed
-	if p.Decode(f, link.Ethernet) != OK {
-		b.Fatal("Decode failed")
-	}
+	p := decoded(b, f)
 	rs := [2]netip.Addr{addr(rs4), addr(vip4)}
 	b.ReportAllocs()
 	i := 0
@@ -87,10 +81,7 @@ func BenchmarkForwardNATDst(b *testing.B) {
 // calls: TTL−1, source address and port.
 func BenchmarkReplyNATRewrite(b *testing.B) {
 	f := tcp4Frame(b, 1400)
-	var p Parsed
-	if p.Decode(f, link.Ethernet) != OK {
-		b.Fatal("Decode failed")
-	}
+	p := decoded(b, f)
 	vs := [2]netip.Addr{addr(vip4), addr(rs4)}
 	b.ReportAllocs()
 	i := 0
@@ -106,10 +97,7 @@ func BenchmarkReplyNATRewrite(b *testing.B) {
 // BenchmarkForwardNATSrc is ReplyNATRewrite with the fused call.
 func BenchmarkForwardNATSrc(b *testing.B) {
 	f := tcp4Frame(b, 1400)
-	var p Parsed
-	if p.Decode(f, link.Ethernet) != OK {
-		b.Fatal("Decode failed")
-	}
+	p := decoded(b, f)
 	vs := [2]netip.Addr{addr(vip4), addr(rs4)}
 	b.ReportAllocs()
 	i := 0
@@ -125,10 +113,7 @@ func BenchmarkForwardNATSrc(b *testing.B) {
 // BenchmarkForwardNATDst6 is ForwardNATDst on TCP/IPv6.
 func BenchmarkForwardNATDst6(b *testing.B) {
 	f := tcp6Frame(b, 1400)
-	var p Parsed
-	if p.Decode(f, link.Ethernet) != OK {
-		b.Fatal("Decode failed")
-	}
+	p := decoded(b, f)
 	rs := [2]netip.Addr{addr(rs6), addr(vip6)}
 	b.ReportAllocs()
 	i := 0
@@ -161,10 +146,7 @@ func BenchmarkDecodeNAT(b *testing.B) {
 }
 
 func benchVerify(b *testing.B, f []byte) {
-	var p Parsed
-	if p.Decode(f, link.Ethernet) != OK {
-		b.Fatal("Decode failed")
-	}
+	p := decoded(b, f)
 	b.ReportAllocs()
 	for b.Loop() {
 		if !p.VerifyL4(f) {
@@ -221,3 +203,13 @@ func BenchmarkNATPathFused(b *testing.B) {
 // BenchmarkVerifyL4TCP4x1460 verifies a full-size TCP/IPv4 segment (1480
 // bytes summed).
 func BenchmarkVerifyL4TCP4x1460(b *testing.B) { benchVerify(b, tcp4Frame(b, 1460)) }
+
+// decoded decodes the benchmark frame f, which must be valid.
+func decoded(b *testing.B, f []byte) *Parsed {
+	b.Helper()
+	var p Parsed
+	if p.Decode(f, link.Ethernet) != OK {
+		b.Fatal("Decode failed")
+	}
+	return &p
+}
